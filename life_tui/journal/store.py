@@ -160,7 +160,7 @@ class Journal(JournalView):
         for position, file_no in enumerate(files):
             path = lay.wal / wal.wal_name(file_no)
             data = path.read_bytes()
-            result = wal.scan(data, lsn)
+            result = wal.scan(data, lsn, expected_file=file_no)
             is_last = position == len(files) - 1
             if result.damage is not None:
                 if not result.damage.torn or not is_last:
@@ -472,6 +472,9 @@ class Journal(JournalView):
             key = (e.session_id, e.branch)
             base = None
             if key not in seen_new and e.kind in ("session.created", "branch.created") and self._catalog.branch(*key) is None:
+                if chunk:  # the parent's events must be durable before the fork is checked against them
+                    count += len(self._commit(self._submit(chunk)))
+                    chunk = []
                 if e.kind == "session.created" and e.seq != 1:
                     raise InvalidInput(f"event {e.event_id}: session.created must be seq 1")
                 if e.kind == "branch.created":

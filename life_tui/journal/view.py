@@ -35,8 +35,13 @@ _events_decoder = msgspec.json.Decoder(list[Event])
 SYSTEM_SESSION = "00000000000000000000000000"
 
 
-def decode_frame(frame: wal.Frame) -> list[Event]:
-    return _events_decoder.decode(frame.body)
+def decode_frame(frame: wal.Frame, path: Path | None = None) -> list[Event]:
+    """The events of a checksummed frame; a body that passed its CRC but does not decode is corruption."""
+    try:
+        return _events_decoder.decode(frame.body)
+    except msgspec.MsgspecError as exc:
+        where = str(path) if path is not None else "WAL"
+        raise JournalCorrupt(f"WAL frame at offset {frame.offset} of {where} does not decode: {exc}", path=where, offset=frame.offset) from None
 
 
 class _Segments:
@@ -368,7 +373,7 @@ class JournalReader(JournalView):
             if limit is not None:
                 data = data[:limit]
             if offset == 0:
-                result = wal.scan(data, lsn)
+                result = wal.scan(data, lsn, expected_file=file_no)
                 frames, end, damage = result.frames, result.end, result.damage
             else:
                 frames = list(wal.iter_frames_from(data, offset, lsn))

@@ -132,7 +132,7 @@ def seal_event(unhashed_event: Event) -> tuple[Event, bytes]:
     body = _encoder.encode(unhashed_event)
     digest = compute_hash(body)
     assert body.endswith(_UNHASHED_END)
-    full = body[:-3] + digest.encode() + b'"}'
+    full = body[:-2] + digest.encode() + b'"}'
     return msgspec.structs.replace(unhashed_event, hash=digest), full
 
 

@@ -1,0 +1,80 @@
+"""The ``life-tui`` entry point: the command tree and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from life_tui import __version__
+from life_tui.cli import journal_cmds, session_cmds
+from life_tui.cli.common import set_journal_override
+from life_tui.errors import ExitCode, LifeError
+
+app = typer.Typer(
+    name="life-tui",
+    help="A terminal-first agent workstation. Every action is an event in a journal you own.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(session_cmds.app, name="session")
+app.command()(journal_cmds.init)
+app.command()(journal_cmds.log)
+app.command()(journal_cmds.cat)
+app.command()(journal_cmds.branch)
+app.command()(journal_cmds.query)
+app.command("import")(journal_cmds.import_)
+app.command()(journal_cmds.export)
+app.command()(journal_cmds.verify)
+app.command()(journal_cmds.doctor)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"life-tui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    journal: Annotated[Path | None, typer.Option("--journal", help="Journal directory (default: the data dir's).", envvar="LIFE_JOURNAL")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """life-tui: the workstation, its journal and (in later releases) its headless and MCP modes."""
+    set_journal_override(journal)
+    if ctx.invoked_subcommand is None:
+        typer.echo(
+            "life-tui: the workstation (TUI) arrives in a later release; the journal commands work now.\n"
+            "Try `life-tui init`, `life-tui session new demo`, `life-tui session list`, or `life-tui --help`."
+        )
+
+
+def run() -> None:
+    """Console-script entry: one line on stderr and a documented exit code for every known error.
+
+    Usage errors are typer's own (exit 2, with the command's usage line).
+    """
+    try:
+        app()
+    except LifeError as exc:
+        print(f"life-tui: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(ExitCode.OK)
+    except Exception as exc:
+        if os.environ.get("LIFE_DEBUG"):
+            raise
+        print(f"life-tui: internal error: {type(exc).__name__}: {exc} (LIFE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        sys.exit(ExitCode.ERROR)
+
+
+if __name__ == "__main__":
+    run()

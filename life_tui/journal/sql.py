@@ -1,0 +1,157 @@
+"""SQL over the journal: DuckDB views across sealed segments and the unsealed tail.
+
+Views (also listed by ``life-tui query --schema``):
+
+* ``events`` — every stored event: the envelope columns, ``payload`` as JSON text (``payload->>'$.x'``)
+  and the promoted columns ``model, tool, tokens_in, tokens_out, tokens_cached, tokens, cost_usd,
+  is_error``.
+* ``sessions``, ``branches`` — the catalog; ``lineage`` — each branch's view as ranges of its ancestors'
+  own events; ``branch_events`` — ``events`` as seen from every branch (``view_branch``, ``inherited``).
+
+DuckDB is imported here and only here, lazily, never on the write path. Every segment's digest is
+checked before it is handed to DuckDB: a damaged segment fails the query, it is never read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from life_tui.errors import InvalidInput
+from life_tui.journal.view import JournalView
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+VIEWS = ("events", "sessions", "branches", "lineage", "branch_events")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _columns_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, tuple[str, list[Any]]]) -> None:
+    """Create a table from Python column lists without pyarrow (``unnest`` of typed list parameters)."""
+    selects = ", ".join(f"unnest(${i}::{sqltype}[]) AS {col}" for i, (col, (sqltype, _)) in enumerate(columns.items(), 1))
+    con.execute(f"CREATE TABLE {name} AS SELECT {selects}", [values for _, values in columns.values()])
+
+
+class SqlSession:
+    """One DuckDB connection with the journal's views; create per query process or per refresh."""
+
+    def __init__(self, view: JournalView) -> None:
+        import duckdb
+
+        self.view = view
+        self.con = duckdb.connect(":memory:")
+        self.con.execute("SET TimeZone = 'UTC'")
+        self._install()
+
+    def _install(self) -> None:
+        con, view = self.con, self.view
+        paths = [str(p) for p in view.verified_segment_paths()]
+        view.save_digest_proofs()
+        tail = view.tail_events()
+        sources: list[str] = []
+        if paths:
+            files = ", ".join(_literal(path) for path in paths)
+            con.execute(f"CREATE VIEW _segments AS SELECT * FROM read_parquet([{files}])")
+            sources.append("SELECT * FROM _segments")
+        if tail or not paths:
+            from life_tui.journal.segments import events_to_table
+
+            self._tail_table = events_to_table(tail, elide_prev_hash=False)
+            con.register("_tail", self._tail_table)
+            sources.append("SELECT * FROM _tail")
+        union = " UNION ALL BY NAME ".join(sources)
+        con.execute(
+            "CREATE VIEW events AS SELECT * REPLACE (coalesce(prev_hash, lag(hash) OVER "
+            f"(PARTITION BY session_id, branch ORDER BY seq)) AS prev_hash) FROM ({union})"
+        )
+        catalog = view.catalog_copy()
+        sessions = list(catalog.sessions.values())
+        _columns_table(
+            con,
+            "_sessions",
+            {
+                "session_id": ("VARCHAR", [s.session_id for s in sessions]),
+                "name": ("VARCHAR", [s.name for s in sessions]),
+                "workspace": ("VARCHAR", [s.workspace for s in sessions]),
+                "created_us": ("BIGINT", [s.created_at for s in sessions]),
+                "updated_us": ("BIGINT", [s.updated_at for s in sessions]),
+                "events": ("BIGINT", [s.events for s in sessions]),
+                "closed": ("BOOLEAN", [s.closed for s in sessions]),
+                "deleted": ("BOOLEAN", [s.tombstoned for s in sessions]),
+            },
+        )
+        con.execute(
+            "CREATE VIEW sessions AS SELECT session_id, name, workspace, make_timestamptz(created_us) AS created_at, "
+            "make_timestamptz(updated_us) AS updated_at, events, closed, deleted FROM _sessions"
+        )
+        branches = [b for per in catalog.branches.values() for b in per.values()]
+        _columns_table(
+            con,
+            "_branches",
+            {
+                "session_id": ("VARCHAR", [b.session_id for b in branches]),
+                "branch": ("VARCHAR", [b.name for b in branches]),
+                "parent": ("VARCHAR", [b.parent for b in branches]),
+                "fork_seq": ("BIGINT", [b.fork_seq for b in branches]),
+                "head": ("BIGINT", [b.head for b in branches]),
+                "own_events": ("BIGINT", [b.own_events for b in branches]),
+                "created_us": ("BIGINT", [b.created_at for b in branches]),
+                "merged_into": ("VARCHAR", [b.merged_into for b in branches]),
+                "deleted": ("BOOLEAN", [b.tombstoned for b in branches]),
+            },
+        )
+        con.execute(
+            "CREATE VIEW branches AS SELECT session_id, branch, parent, fork_seq, head, own_events, "
+            "make_timestamptz(created_us) AS created_at, merged_into, deleted FROM _branches"
+        )
+        lineage = [
+            (b.session_id, b.name, ancestor, lo, hi)
+            for b in branches
+            for ancestor, lo, hi in catalog.ancestry(b.session_id, b.name)
+        ]
+        _columns_table(
+            con,
+            "lineage",
+            {
+                "session_id": ("VARCHAR", [r[0] for r in lineage]),
+                "branch": ("VARCHAR", [r[1] for r in lineage]),
+                "ancestor": ("VARCHAR", [r[2] for r in lineage]),
+                "after_seq": ("BIGINT", [r[3] for r in lineage]),
+                "through_seq": ("BIGINT", [r[4] for r in lineage]),
+            },
+        )
+        con.execute(
+            "CREATE VIEW branch_events AS SELECT l.branch AS view_branch, e.branch <> l.branch AS inherited, e.* "
+            "FROM lineage l JOIN events e ON e.session_id = l.session_id AND e.branch = l.ancestor "
+            "AND e.seq > l.after_seq AND e.seq <= l.through_seq"
+        )
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pa.Table | None:
+        """Run ``sql``; the result as an Arrow table, or None for a statement without rows."""
+        import duckdb
+
+        try:
+            relation = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InvalidInput(f"SQL error: {first}", hint="`life-tui query --schema` lists the views and columns") from None
+        if relation is None:
+            return None
+        try:
+            return relation.to_arrow_table()
+        except duckdb.Error as exc:
+            raise InvalidInput(f"SQL error: {str(exc).splitlines()[0]}") from None
+
+    def schema(self) -> dict[str, list[tuple[str, str]]]:
+        out: dict[str, list[tuple[str, str]]] = {}
+        for name in VIEWS:
+            rows = self.con.execute(f"DESCRIBE {name}").fetchall()
+            out[name] = [(str(r[0]), str(r[1])) for r in rows]
+        return out
+
+    def close(self) -> None:
+        self.con.close()
