@@ -117,10 +117,13 @@ def _valid_frame_after(data: bytes, pos: int) -> bool:
         search = found + 1
 
 
-def scan(data: bytes, expected_lsn: int | None, limit: int | None = None) -> ScanResult:
+def scan(
+    data: bytes, expected_lsn: int | None, limit: int | None = None, *, expected_file: int | None = None
+) -> ScanResult:
     """Validate a WAL file's bytes. ``expected_lsn`` is the lsn its first frame must have (None: any).
 
     ``limit`` stops reading at that offset (readers use the writer's published durable offset).
+    ``expected_file`` is the number the file's name gives; a header naming another file is damage.
     """
     if len(data) < FILE_HEADER.size:
         return ScanResult(None, [], 0, Damage(0, "incomplete file header", torn=True) if data else None)
@@ -128,6 +131,8 @@ def scan(data: bytes, expected_lsn: int | None, limit: int | None = None) -> Sca
     if magic != FILE_MAGIC:
         torn = not any(data[: FILE_HEADER.size]) and not _valid_frame_after(data, 0)
         return ScanResult(None, [], 0, Damage(0, "bad file header", torn=torn))
+    if expected_file is not None and file_no != expected_file:
+        return ScanResult(None, [], 0, Damage(0, f"file header names file {file_no}", torn=False))
     view = data if limit is None else data[:limit]
     pos = FILE_HEADER.size
     frames: list[Frame] = []
@@ -135,7 +140,12 @@ def scan(data: bytes, expected_lsn: int | None, limit: int | None = None) -> Sca
     while pos < len(view):
         found = _frame_at(view, pos, lsn)
         if isinstance(found, str):
-            torn = limit is None and not _valid_frame_after(data, pos)
+            # A frame that validates except for its lsn is complete: stale or out of order, not torn.
+            torn = (
+                limit is None
+                and not isinstance(_frame_at(view, pos, None), Frame)
+                and not _valid_frame_after(data, pos)
+            )
             return ScanResult(file_no, frames, pos, Damage(pos, found, torn))
         frames.append(found)
         lsn = found.lsn + 1
