@@ -284,6 +284,8 @@ class Journal(JournalView):
                     head = base
                 elif head is None:
                     head = self._durable_head(session_id, branch)
+                else:  # a head assigned earlier in this process: the branch may have been deleted since
+                    self._check_not_deleted(session_id, branch)
                 event, encoded = self._stamp(session_id, branch, item, head)
                 staged[key] = (event.seq, event.hash)
                 group.events.append(event)
@@ -299,11 +301,17 @@ class Journal(JournalView):
             if info is None:
                 self.branch(session_id, branch)  # raises NotFound
             assert info is not None and session is not None
-            if session.tombstoned:
-                raise Conflict(f"session {session_id} was deleted", hint="deleted sessions are read-only")
-            if info.tombstoned:
-                raise Conflict(f"branch {branch!r} was deleted", hint="deleted branches are read-only")
+            self._check_not_deleted(session_id, branch)
             return info.head, info.head_hash
+
+    def _check_not_deleted(self, session_id: str, branch: str) -> None:
+        with self._state_lock:
+            session = self._catalog.sessions.get(session_id)
+            info = self._catalog.branch(session_id, branch)
+            if session is not None and session.tombstoned:
+                raise Conflict(f"session {session_id} was deleted", hint="deleted sessions are read-only")
+            if info is not None and info.tombstoned:
+                raise Conflict(f"branch {branch!r} was deleted", hint="deleted branches are read-only")
 
     def _stamp(self, session_id: str, branch: str, item: EventDraft | Event, head: tuple[int, str]) -> tuple[Event, bytes]:
         if isinstance(item, Event):  # an imported, already-stamped event: it must continue the chain

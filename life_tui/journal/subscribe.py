@@ -39,6 +39,7 @@ class Subscription:
         self._history = history
         self._live_after = live_after
         self._queue: deque[Event] = deque()
+        self._replay: deque[Event] = deque()  # history read so far; always handed out before live events
         self._cond = threading.Condition()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self.closed = False
@@ -63,25 +64,24 @@ class Subscription:
             loop.call_soon_threadsafe(flag.set)
 
     def _next_history(self) -> bool:
-        """Move the next chunk of history into the queue; False when history is exhausted."""
+        """Move the next chunk of history into the replay queue; False when history is exhausted."""
         if self._history is None:
             return False
         for chunk in self._history:
             wanted = [e for e in chunk if self._kinds is None or e.kind in self._kinds]
             if wanted:
-                with self._cond:
-                    self._queue.extendleft(reversed(wanted))
+                self._replay.extend(wanted)
                 return True
         self._history = None
         return False
 
     def get(self, timeout: float | None = None) -> Event | None:
         """The next event, waiting up to ``timeout`` seconds (None: forever); None on timeout or close."""
+        # History first: live events queued meanwhile all have higher seqs than the history.
+        if self._replay or self._next_history():
+            return self._replay.popleft()
         with self._cond:
             if self._queue:
-                return self._queue.popleft()
-        if self._next_history():
-            with self._cond:
                 return self._queue.popleft()
         with self._cond:
             if not self._queue and not self.closed:

@@ -9,16 +9,10 @@ from __future__ import annotations
 
 import random
 import struct
-import sys
 import zlib
 from pathlib import Path
 
 import pytest
-
-try:
-    import life_tui  # noqa: F401
-except ImportError:  # the package is not installed in the venv; run from the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from life_tui.journal import wal
 
@@ -210,7 +204,8 @@ def test_length_out_of_range_with_a_valid_header_checksum() -> None:
 
 def test_lsn_gap_is_detected() -> None:
     header = wal.file_header(1)
-    data = header + wal.encode_frame(1, _body(0)) + wal.encode_frame(3, _body(1)) + wal.encode_frame(4, _body(2))
+    frames = [wal.encode_frame(1, _body(0)), wal.encode_frame(3, _body(1)), wal.encode_frame(4, _body(2))]
+    data = header + b"".join(frames)
     result = wal.scan(data, 1)
     assert [f.lsn for f in result.frames] == [1]
     assert result.damage is not None
