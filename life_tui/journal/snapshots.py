@@ -19,6 +19,7 @@ from typing import Generic, Protocol, TypeVar
 import blake3
 import msgspec
 
+from life_tui.errors import NotFound
 from life_tui.journal.view import JournalView
 from life_tui.kernel.event import Event
 
@@ -110,7 +111,7 @@ def fold(
         try:
             if view.hash_at(session_id, branch, snap_seq) != snap_hash:
                 continue
-        except LookupError:
+        except NotFound:
             continue
         state, seq, from_snapshot = snap_state, snap_seq, snap_seq
         break

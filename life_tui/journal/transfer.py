@@ -15,7 +15,7 @@ from typing import IO
 
 import msgspec
 
-from life_tui.errors import Conflict, InvalidInput
+from life_tui.errors import Conflict, InvalidInput, NotFound
 from life_tui.journal.catalog import MAIN, BranchInfo
 from life_tui.journal.store import Journal
 from life_tui.journal.transcript import render_markdown
@@ -112,7 +112,7 @@ def plan_import(journal: JournalView, events: list[Event]) -> tuple[list[Event],
             try:
                 stored = journal.branch(*key)
                 heads[key] = (stored.head, stored.head_hash)
-            except LookupError:
+            except NotFound:
                 if e.kind == "session.created" and e.seq == 1 and e.prev_hash == "":
                     heads[key] = (0, "")
                 elif e.kind == "branch.created":
