@@ -43,7 +43,9 @@ def log(
     kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only these kinds (repeatable).")] = None,
     after: Annotated[int, typer.Option(help="Start after this seq.")] = 0,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many events.")] = None,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events as they are stored.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events as they are stored.")
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help="text or jsonl (canonical events).")] = "text",
 ) -> None:
     """Print a branch's events (inherited ones marked ^), optionally following new ones."""
@@ -111,7 +113,10 @@ def branch(
 
 
 def query(
-    sql: Annotated[str | None, typer.Argument(help="SQL over the views events, sessions, branches, lineage, branch_events.")] = None,
+    sql: Annotated[
+        str | None,
+        typer.Argument(help="SQL over the views events, sessions, branches, lineage, branch_events."),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv, json or jsonl.")] = "table",
     schema: Annotated[bool, typer.Option("--schema", help="List the views and their columns.")] = False,
 ) -> None:
@@ -139,13 +144,17 @@ def import_(file: Annotated[Path, typer.Argument(help="A .jsonl (or .parquet) ex
 
     with open_writer(create=True) as journal:
         stored, present = import_file(journal, file)
-    typer.echo(f"imported {stored} event{'s' if stored != 1 else ''}" + (f" ({present} already present)" if present else ""))
+    typer.echo(
+        f"imported {stored} event{'s' if stored != 1 else ''}" + (f" ({present} already present)" if present else "")
+    )
 
 
 def export(
     session: SessionArg,
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (exact, re-importable), md or parquet.")] = "jsonl",
-    branch: Annotated[str | None, typer.Option("--branch", "-b", help="Only this branch's view (default: every branch).")] = None,
+    branch: Annotated[
+        str | None, typer.Option("--branch", "-b", help="Only this branch's view (default: every branch).")
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
 ) -> None:
     """Write a session out as JSONL (round-trips exactly through import), Markdown or Parquet."""
@@ -227,6 +236,6 @@ def doctor() -> None:
                 ("WAL tail", f"{reader.tail_size()} events"),
                 ("disk use", f"{size / 1e6:.1f} MB"),
             ]
-        except Exception as exc:  # noqa: BLE001 - doctor reports problems instead of failing on them
+        except Exception as exc:
             rows.append(("journal state", f"cannot be read: {exc}"))
     print_rows(["check", "value"], rows)

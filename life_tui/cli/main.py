@@ -43,8 +43,13 @@ def _version(value: bool) -> None:
 @app.callback(invoke_without_command=True)
 def main(
     ctx: typer.Context,
-    journal: Annotated[Path | None, typer.Option("--journal", help="Journal directory (default: the data dir's).", envvar="LIFE_JOURNAL")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    journal: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Journal directory (default: the data dir's).", envvar="LIFE_JOURNAL"),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
 ) -> None:
     """life-tui: the workstation, its journal and (in later releases) its headless and MCP modes."""
     set_journal_override(journal)
@@ -72,7 +77,10 @@ def run() -> None:
     except Exception as exc:
         if os.environ.get("LIFE_DEBUG"):
             raise
-        print(f"life-tui: internal error: {type(exc).__name__}: {exc} (LIFE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(
+            f"life-tui: internal error: {type(exc).__name__}: {exc} (LIFE_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
         sys.exit(ExitCode.ERROR)
 
 

@@ -47,10 +47,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table", *, title: str | None = None) -> None:
+def print_rows(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table", *, title: str | None = None
+) -> None:
     out = sys.stdout
     if fmt == "json":
-        out.write(json.dumps([dict(zip(columns, map(_plain, r), strict=True)) for r in rows], ensure_ascii=False, indent=2) + "\n")
+        out.write(
+            json.dumps([dict(zip(columns, map(_plain, r), strict=True)) for r in rows], ensure_ascii=False, indent=2)
+            + "\n"
+        )
     elif fmt == "jsonl":
         for r in rows:
             out.write(json.dumps(dict(zip(columns, map(_plain, r), strict=True)), ensure_ascii=False) + "\n")

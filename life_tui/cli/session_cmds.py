@@ -28,7 +28,16 @@ def list_(
     rows = []
     for s in reader.sessions(include_deleted=all_):
         status = "deleted" if s.tombstoned else "closed" if s.closed else "open"
-        rows.append((s.session_id, s.name, s.events, len(reader.branches(s.session_id)), short_time(s.updated_at), status))
+        rows.append(
+            (
+                s.session_id,
+                s.name,
+                s.events,
+                len(reader.branches(s.session_id)),
+                short_time(s.updated_at),
+                status,
+            )
+        )
     print_rows(["session", "name", "events", "branches", "updated (UTC)", "status"], rows, fmt)
 
 
@@ -43,10 +52,17 @@ def show(session: SessionArg, fmt: FormatOpt = "table") -> None:
         typer.echo(f"updated   {short_time(s.updated_at)} UTC\nworkspace {s.workspace or '-'}\nevents    {s.events}")
         typer.echo(f"status    {'deleted' if s.tombstoned else 'closed' if s.closed else 'open'}\n")
     rows = [
-        (b.name, b.parent or "", b.fork_seq if b.parent else "", b.head, b.own_events, short_time(b.updated_at),
-         "deleted" if b.tombstoned else f"merged into {b.merged_into}" if b.merged_into else "")
+        (
+            b.name,
+            b.parent or "",
+            b.fork_seq if b.parent else "",
+            b.head,
+            b.own_events,
+            short_time(b.updated_at),
+            "deleted" if b.tombstoned else f"merged into {b.merged_into}" if b.merged_into else "",
+        )
         for b in reader.branches(sid)
-    ]  # fmt: skip
+    ]
     print_rows(["branch", "parent", "fork at", "head", "own events", "updated (UTC)", "status"], rows, fmt)
 
 

@@ -69,17 +69,28 @@ class Catalog(msgspec.Struct, kw_only=True):
             )
             self.branches[e.session_id] = {
                 MAIN: BranchInfo(
-                    session_id=e.session_id, name=MAIN, parent=None, fork_seq=0, head=0, head_hash="",
-                    created_at=e.occurred_at, updated_at=e.occurred_at,
-                )  # fmt: skip
+                    session_id=e.session_id,
+                    name=MAIN,
+                    parent=None,
+                    fork_seq=0,
+                    head=0,
+                    head_hash="",
+                    created_at=e.occurred_at,
+                    updated_at=e.occurred_at,
+                )
             }
         elif kind == "branch.created":
             data = e.payload_dict()
             self.branches[e.session_id][e.branch] = BranchInfo(
-                session_id=e.session_id, name=e.branch, parent=str(data["parent"]), fork_seq=int(data["fork_seq"]),
-                head=int(data["fork_seq"]), head_hash=e.prev_hash, created_at=e.occurred_at,
+                session_id=e.session_id,
+                name=e.branch,
+                parent=str(data["parent"]),
+                fork_seq=int(data["fork_seq"]),
+                head=int(data["fork_seq"]),
+                head_hash=e.prev_hash,
+                created_at=e.occurred_at,
                 updated_at=e.occurred_at,
-            )  # fmt: skip
+            )
         info = self.branches[e.session_id][e.branch]
         info.head = e.seq
         info.head_hash = e.hash

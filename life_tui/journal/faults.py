@@ -15,6 +15,7 @@ It ships inside the package (not under tests/) so plugins and later subsystems c
 
 from __future__ import annotations
 
+import contextlib
 import errno as errno_codes
 import os
 import random
@@ -26,7 +27,7 @@ from life_tui.journal.fs import FileLayer
 POWER_LOSS_MODES = ("keep", "drop", "prefix", "tear", "reorder")
 
 
-class SimulatedCrash(BaseException):  # noqa: N818 - it is a signal to unwind, like KeyboardInterrupt
+class SimulatedCrash(BaseException):
     """The process 'died' here. Raised by the faulty layer; the test then abandons the journal."""
 
 
@@ -127,10 +128,8 @@ class FaultyFileLayer(FileLayer):
     def abandon_fds(self) -> None:
         """Close every fd this layer opened, as the kernel does when a process dies."""
         for fd in list(self._fd_paths):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._fd_paths.clear()
 
     def power_loss(self, rng: random.Random, mode: str | None = None) -> str:

@@ -1,12 +1,12 @@
 """Where the journal keeps its files, and the published durable head that readers stop at.
 
-    journal/
-      LOCK              writer lock (flock) + holder identity
-      MANIFEST          sealed segments, WAL start, catalog checkpoint (atomically replaced)
-      wal/0000000001.wal  frames; wal/HEAD the writer's last durable (file, offset, lsn)
-      segments/seg-00000001.parquet   sealed, immutable; segments/verified = digest proofs
-      snapshots/        projection state checkpoints (a cache; safe to delete)
-      blobs/ab/cdef...  content-addressed blobs
+journal/
+  LOCK              writer lock (flock) + holder identity
+  MANIFEST          sealed segments, WAL start, catalog checkpoint (atomically replaced)
+  wal/0000000001.wal  frames; wal/HEAD the writer's last durable (file, offset, lsn)
+  segments/seg-00000001.parquet   sealed, immutable; segments/verified = digest proofs
+  snapshots/        projection state checkpoints (a cache; safe to delete)
+  blobs/ab/cdef...  content-addressed blobs
 """
 
 from __future__ import annotations

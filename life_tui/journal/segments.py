@@ -29,10 +29,34 @@ ZSTD_LEVEL = 1
 COMPACT_ZSTD_LEVEL = 3
 
 ENVELOPE_COLUMNS = (
-    "session_id", "branch", "seq", "event_id", "kind", "occurred_at", "actor", "agent_id", "tenant_id",
-    "run_id", "parent_id", "trace_id", "span_id", "schema_version", "payload", "prev_hash", "hash",
-)  # fmt: skip
-PROMOTED_COLUMNS = ("model", "tool", "tokens_in", "tokens_out", "tokens_cached", "tokens", "cost_usd", "is_error")
+    "session_id",
+    "branch",
+    "seq",
+    "event_id",
+    "kind",
+    "occurred_at",
+    "actor",
+    "agent_id",
+    "tenant_id",
+    "run_id",
+    "parent_id",
+    "trace_id",
+    "span_id",
+    "schema_version",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+PROMOTED_COLUMNS = (
+    "model",
+    "tool",
+    "tokens_in",
+    "tokens_out",
+    "tokens_cached",
+    "tokens",
+    "cost_usd",
+    "is_error",
+)
 DICTIONARY_COLUMNS = ("session_id", "branch", "kind", "actor", "agent_id", "tenant_id", "model", "tool")
 STATISTICS_COLUMNS = ("session_id", "branch", "seq", "occurred_at", "kind")
 _plain_decoder = msgspec.json.Decoder()
@@ -44,13 +68,32 @@ def schema() -> pa.Schema:
     s, i64 = pa.string(), pa.int64()
     return pa.schema(
         [
-            ("session_id", s), ("branch", s), ("seq", i64), ("event_id", s), ("kind", s),
-            ("occurred_at", pa.timestamp("us", tz="UTC")), ("actor", s), ("agent_id", s), ("tenant_id", s),
-            ("run_id", s), ("parent_id", s), ("trace_id", s), ("span_id", s), ("schema_version", pa.int32()),
-            ("payload", s), ("prev_hash", s), ("hash", s),
-            ("model", s), ("tool", s), ("tokens_in", i64), ("tokens_out", i64), ("tokens_cached", i64),
-            ("tokens", i64), ("cost_usd", pa.float64()), ("is_error", pa.bool_()),
-        ]  # fmt: skip
+            ("session_id", s),
+            ("branch", s),
+            ("seq", i64),
+            ("event_id", s),
+            ("kind", s),
+            ("occurred_at", pa.timestamp("us", tz="UTC")),
+            ("actor", s),
+            ("agent_id", s),
+            ("tenant_id", s),
+            ("run_id", s),
+            ("parent_id", s),
+            ("trace_id", s),
+            ("span_id", s),
+            ("schema_version", pa.int32()),
+            ("payload", s),
+            ("prev_hash", s),
+            ("hash", s),
+            ("model", s),
+            ("tool", s),
+            ("tokens_in", i64),
+            ("tokens_out", i64),
+            ("tokens_cached", i64),
+            ("tokens", i64),
+            ("cost_usd", pa.float64()),
+            ("is_error", pa.bool_()),
+        ]
     )
 
 
@@ -67,7 +110,15 @@ class Promoted:
 
 
 _EMPTY = Promoted()
-_PROMOTABLE_KEYS = (b'"usage"', b'"model"', b'"tool_name"', b'"tool"', b'"tokens"', b'"cost_usd"', b'"is_error"')
+_PROMOTABLE_KEYS = (
+    b'"usage"',
+    b'"model"',
+    b'"tool_name"',
+    b'"tool"',
+    b'"tokens"',
+    b'"cost_usd"',
+    b'"is_error"',
+)
 
 
 def _int(value: Any) -> int | None:
@@ -84,7 +135,8 @@ def promote(kind: str, payload: bytes) -> Promoted:
         return _EMPTY
     if not isinstance(data, dict):
         return _EMPTY
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    raw_usage = data.get("usage")
+    usage: dict[str, Any] = raw_usage if isinstance(raw_usage, dict) else {}
     tokens_in = _int(usage.get("input_tokens", usage.get("prompt_tokens")))
     tokens_out = _int(usage.get("output_tokens", usage.get("completion_tokens")))
     cached = _int(usage.get("cached_tokens", usage.get("cache_read_tokens")))
@@ -167,7 +219,13 @@ def table_to_events(table: pa.Table) -> list[Event]:
     occurred = table.column("occurred_at").cast(pa.int64()).to_pylist()
     payloads = table.column("payload").cast(pa.binary()).to_pylist()
     sessions, branches, seqs = col("session_id"), col("branch"), col("seq")
-    ids, kinds, actors, agents, tenants = col("event_id"), col("kind"), col("actor"), col("agent_id"), col("tenant_id")
+    ids, kinds, actors, agents, tenants = (
+        col("event_id"),
+        col("kind"),
+        col("actor"),
+        col("agent_id"),
+        col("tenant_id"),
+    )
     runs, parents, traces, spans = col("run_id"), col("parent_id"), col("trace_id"), col("span_id")
     versions, prevs, hashes = col("schema_version"), col("prev_hash"), col("hash")
     raw = msgspec.Raw
@@ -180,11 +238,24 @@ def table_to_events(table: pa.Table) -> list[Event]:
             prev = last_hash
         append(
             Event(
-                event_id=ids[i], session_id=sessions[i], branch=branches[i], seq=seqs[i], kind=kinds[i],
-                occurred_at=occurred[i], actor=actors[i], agent_id=agents[i], tenant_id=tenants[i],
-                run_id=runs[i], parent_id=parents[i], trace_id=traces[i], span_id=spans[i],
-                schema_version=versions[i], payload=raw(payloads[i]), prev_hash=prev, hash=hashes[i],
-            )  # fmt: skip
+                event_id=ids[i],
+                session_id=sessions[i],
+                branch=branches[i],
+                seq=seqs[i],
+                kind=kinds[i],
+                occurred_at=occurred[i],
+                actor=actors[i],
+                agent_id=agents[i],
+                tenant_id=tenants[i],
+                run_id=runs[i],
+                parent_id=parents[i],
+                trace_id=traces[i],
+                span_id=spans[i],
+                schema_version=versions[i],
+                payload=raw(payloads[i]),
+                prev_hash=prev,
+                hash=hashes[i],
+            )
         )
         last_hash = hashes[i]
     return out

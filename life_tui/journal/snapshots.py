@@ -10,6 +10,7 @@ BLAKE3 checksum guard both).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass
@@ -65,7 +66,9 @@ class SnapshotStore:
         safe = blake3.blake3(branch.encode()).hexdigest()[:16]
         return self.root / session_id / f"{name}.v{version}.{safe}.snap"
 
-    def save(self, session_id: str, branch: str, projection: Projection[S], state: S, seq: int, event_hash: str) -> None:
+    def save(
+        self, session_id: str, branch: str, projection: Projection[S], state: S, seq: int, event_hash: str
+    ) -> None:
         body = projection.encode(state)
         header = _Header(projection.name, projection.version, seq, event_hash, blake3.blake3(body).hexdigest())
         path = self._path(session_id, branch, projection.name, projection.version)
@@ -122,8 +125,6 @@ def fold(
         folded += len(chunk)
         seq = chunk[-1].seq if chunk else seq
     if folded >= save_after and seq > 0:
-        try:
+        with contextlib.suppress(OSError):
             store.save(session_id, branch, projection, state, seq, view.hash_at(session_id, branch, seq))
-        except OSError:
-            pass  # a snapshot is only a cache
     return FoldResult(state, seq, from_snapshot, folded)

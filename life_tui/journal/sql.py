@@ -32,7 +32,9 @@ def _literal(text: str) -> str:
 
 def _columns_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, tuple[str, list[Any]]]) -> None:
     """Create a table from Python column lists without pyarrow (``unnest`` of typed list parameters)."""
-    selects = ", ".join(f"unnest(${i}::{sqltype}[]) AS {col}" for i, (col, (sqltype, _)) in enumerate(columns.items(), 1))
+    selects = ", ".join(
+        f"unnest(${i}::{sqltype}[]) AS {col}" for i, (col, (sqltype, _)) in enumerate(columns.items(), 1)
+    )
     con.execute(f"CREATE TABLE {name} AS SELECT {selects}", [values for _, values in columns.values()])
 
 
@@ -135,10 +137,14 @@ class SqlSession:
         import duckdb
 
         try:
-            relation = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+            relation: duckdb.DuckDBPyRelation | None = (
+                self.con.sql(sql, params=params) if params else self.con.sql(sql)
+            )
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InvalidInput(f"SQL error: {first}", hint="`life-tui query --schema` lists the views and columns") from None
+            raise InvalidInput(
+                f"SQL error: {first}", hint="`life-tui query --schema` lists the views and columns"
+            ) from None
         if relation is None:
             return None
         try:

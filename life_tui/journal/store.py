@@ -15,6 +15,7 @@ the others. With one appender this is one fsync per call; with many, throughput 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import re
@@ -49,7 +50,15 @@ from life_tui.journal.subscribe import Subscription, SubscriptionHub
 from life_tui.journal.view import SYSTEM_SESSION, JournalView, Key, decode_frame
 from life_tui.kernel import kinds as k
 from life_tui.kernel.clock import Clock, SystemClock
-from life_tui.kernel.event import Actor, Event, EventDraft, encode_event, encode_payload, hash_is_valid, seal_event
+from life_tui.kernel.event import (
+    Actor,
+    Event,
+    EventDraft,
+    encode_event,
+    encode_payload,
+    hash_is_valid,
+    seal_event,
+)
 from life_tui.kernel.ids import is_ulid, new_ulid
 
 log = logging.getLogger(__name__)
@@ -129,7 +138,12 @@ class Journal(JournalView):
         create: bool = True,
     ) -> Journal:
         """Open (creating it if ``create``) and recover the journal at ``root``; takes the writer lock."""
-        journal = cls(Path(root), options=options or JournalOptions(), fs=fs or FileLayer(), clock=clock or SystemClock())
+        journal = cls(
+            Path(root),
+            options=options or JournalOptions(),
+            fs=fs or FileLayer(),
+            clock=clock or SystemClock(),
+        )
         if not create and not journal.layout.exists():
             raise NotFound(f"no journal at {root}", hint="run `life-tui init` first, or check LIFE_HOME")
         journal.layout.make_dirs()
@@ -183,7 +197,7 @@ class Journal(JournalView):
         path = lay.wal / wal.wal_name(last_file)
         self._wal_no = last_file
         self._wal_fd = self.fs.open_append(path)
-        if not files or last_size == wal.FILE_HEADER.size and path.stat().st_size < wal.FILE_HEADER.size:
+        if not files or (last_size == wal.FILE_HEADER.size and path.stat().st_size < wal.FILE_HEADER.size):
             self.fs.truncate(self._wal_fd, 0, path)
             self.fs.write(self._wal_fd, wal.file_header(last_file), path)
             self.fs.sync(self._wal_fd, path)
@@ -208,9 +222,7 @@ class Journal(JournalView):
             else:
                 raise JournalCorrupt(f"WAL file {path.name} holds an event of an unknown branch {key}", path=str(path))
             if e.seq != head[0] + 1 or e.prev_hash != head[1]:
-                raise JournalCorrupt(
-                    f"WAL file {path.name} breaks the chain of {key} at seq {e.seq}", path=str(path)
-                )
+                raise JournalCorrupt(f"WAL file {path.name} breaks the chain of {key} at seq {e.seq}", path=str(path))
             heads[key] = (e.seq, e.hash)
 
     def _repair_tail(self, path: Path, data: bytes, offset: int, file_no: int) -> None:
@@ -224,7 +236,9 @@ class Journal(JournalView):
             self.fs.close(fd)
         log.warning("cut a torn final record from %s at offset %d (%d bytes)", path.name, offset, len(data) - offset)
         self.repairs.append(
-            k.JournalTailRepaired(wal_file=path.name, offset=offset, discarded_bytes=len(data) - offset, saved_as=broken.name)
+            k.JournalTailRepaired(
+                wal_file=path.name, offset=offset, discarded_bytes=len(data) - offset, saved_as=broken.name
+            )
         )
 
     def _record_repair(self, repair: k.JournalTailRepaired) -> None:
@@ -300,7 +314,8 @@ class Journal(JournalView):
             session = self._catalog.sessions.get(session_id)
             if info is None:
                 self.branch(session_id, branch)  # raises NotFound
-            assert info is not None and session is not None
+            if info is None or session is None:
+                raise NotFound(f"session {session_id} has no branch {branch!r}")
             self._check_not_deleted(session_id, branch)
             return info.head, info.head_hash
 
@@ -313,7 +328,9 @@ class Journal(JournalView):
             if info is not None and info.tombstoned:
                 raise Conflict(f"branch {branch!r} was deleted", hint="deleted branches are read-only")
 
-    def _stamp(self, session_id: str, branch: str, item: EventDraft | Event, head: tuple[int, str]) -> tuple[Event, bytes]:
+    def _stamp(
+        self, session_id: str, branch: str, item: EventDraft | Event, head: tuple[int, str]
+    ) -> tuple[Event, bytes]:
         if isinstance(item, Event):  # an imported, already-stamped event: it must continue the chain
             if item.seq != head[0] + 1 or item.prev_hash != head[1]:
                 raise InvalidInput(
@@ -345,15 +362,19 @@ class Journal(JournalView):
     def _commit(self, group: _Group) -> list[Event]:
         while not group.done:
             with self._flush_lock:
-                if group.done:
-                    break
-                with self._lock:
-                    batch, self._pending = self._pending, []
-                if batch:
-                    self._flush(batch)
+                if self._still_pending(group):
+                    with self._lock:
+                        batch, self._pending = self._pending, []
+                    if batch:
+                        self._flush(batch)
         if group.error is not None:
             raise group.error
         return group.events
+
+    @staticmethod
+    def _still_pending(group: _Group) -> bool:
+        """Re-read ``done`` after taking the flush lock (another thread may have flushed the group)."""
+        return not group.done
 
     def _flush(self, batch: list[_Group]) -> None:
         """Write pending groups as one frame and sync it (caller holds the flush lock)."""
@@ -440,7 +461,10 @@ class Journal(JournalView):
             raise Conflict(f"session {session_id} already has a branch {name!r}", hint="choose another name")
         fork_event = self.get(session_id, from_branch, at_seq) if at_seq else None
         payload = k.BranchCreated(
-            name=name, parent=from_branch, fork_seq=at_seq, fork_event_id=fork_event.event_id if fork_event else None
+            name=name,
+            parent=from_branch,
+            fork_seq=at_seq,
+            fork_event_id=fork_event.event_id if fork_event else None,
         )
         draft = EventDraft(kind=payload.KIND, payload=payload, actor=actor)
         base = (at_seq, fork_event.hash if fork_event else "")
@@ -479,7 +503,11 @@ class Journal(JournalView):
         for e in events:
             key = (e.session_id, e.branch)
             base = None
-            if key not in seen_new and e.kind in ("session.created", "branch.created") and self._catalog.branch(*key) is None:
+            if (
+                key not in seen_new
+                and e.kind in ("session.created", "branch.created")
+                and self._catalog.branch(*key) is None
+            ):
                 if chunk:  # the parent's events must be durable before the fork is checked against them
                     count += len(self._commit(self._submit(chunk)))
                     chunk = []
@@ -502,7 +530,12 @@ class Journal(JournalView):
 
     # --------------------------------------------------------------------------------- subscriptions
     def subscribe(
-        self, session_id: str | None, branch: str | None = MAIN, *, after: int = 0, kinds: Iterable[str] | None = None
+        self,
+        session_id: str | None,
+        branch: str | None = MAIN,
+        *,
+        after: int = 0,
+        kinds: Iterable[str] | None = None,
     ) -> Subscription:
         """Events of a branch after seq ``after``, then every new one as it becomes durable.
 
@@ -555,9 +588,14 @@ class Journal(JournalView):
             entry = self._publish_segment(data, events, level=0)
             old = self._manifest
             new = Manifest(
-                generation=old.generation + 1, wal_start=wal_start, next_lsn=next_lsn, next_segment=old.next_segment + 1,
-                segments=[*old.segments, entry], retired=old.retired, catalog=_catalog_decoder.decode(catalog_bytes),
-            )  # fmt: skip
+                generation=old.generation + 1,
+                wal_start=wal_start,
+                next_lsn=next_lsn,
+                next_segment=old.next_segment + 1,
+                segments=[*old.segments, entry],
+                retired=old.retired,
+                catalog=_catalog_decoder.decode(catalog_bytes),
+            )
             self._commit_manifest(new)
         except BaseException:
             with self._state_lock:  # the events are still in the WAL; keep serving them from memory
@@ -573,7 +611,14 @@ class Journal(JournalView):
                 self.fs.unlink(path)
         return entry
 
-    def _publish_segment(self, data: bytes, events: Sequence[Event] | None, *, level: int, slices: list[SegmentSlice] | None = None) -> SegmentEntry:
+    def _publish_segment(
+        self,
+        data: bytes,
+        events: Sequence[Event] | None,
+        *,
+        level: int,
+        slices: list[SegmentSlice] | None = None,
+    ) -> SegmentEntry:
         name = f"seg-{self._manifest.next_segment:08d}.parquet"
         final = self.layout.segments / name
         tmp = final.with_name(name + ".tmp")
@@ -584,9 +629,14 @@ class Journal(JournalView):
             assert events is not None
             slices = seg.slices_of(events)
         return SegmentEntry(
-            name=name, rows=sum(s.rows for s in slices), size=len(data), digest=blake3.blake3(data).hexdigest(),
-            created_at=self.clock.now_us(), level=level, slices=slices,
-        )  # fmt: skip
+            name=name,
+            rows=sum(s.rows for s in slices),
+            size=len(data),
+            digest=blake3.blake3(data).hexdigest(),
+            created_at=self.clock.now_us(),
+            level=level,
+            slices=slices,
+        )
 
     def _commit_manifest(self, new: Manifest) -> None:
         self.fs.replace_durably(self.layout.manifest, manifest_mod.encode(new))
@@ -614,7 +664,9 @@ class Journal(JournalView):
         if len(chosen) < 2:
             return None
         tables = [pq.read_table(self._digests.check(e)) for e in chosen]
-        table = pa.concat_tables(tables).sort_by([("session_id", "ascending"), ("branch", "ascending"), ("seq", "ascending")])
+        table = pa.concat_tables(tables).sort_by(
+            [("session_id", "ascending"), ("branch", "ascending"), ("seq", "ascending")]
+        )
         data = seg.write_parquet_bytes(table, level=seg.COMPACT_ZSTD_LEVEL)
         slices = _slices_of_table(table)
         entry = self._publish_segment(data, None, level=max(e.level for e in chosen) + 1, slices=slices)
@@ -625,10 +677,14 @@ class Journal(JournalView):
         retired = [r for r in old.retired if now - r.retired_at < grace]
         expired = [r.name for r in old.retired if now - r.retired_at >= grace]
         new = Manifest(
-            generation=old.generation + 1, wal_start=old.wal_start, next_lsn=old.next_lsn,
-            next_segment=old.next_segment + 1, segments=[*(e for e in old.segments if e.name not in gone), entry],
-            retired=[*retired, *(Retired(name, now) for name in sorted(gone))], catalog=old.catalog,
-        )  # fmt: skip
+            generation=old.generation + 1,
+            wal_start=old.wal_start,
+            next_lsn=old.next_lsn,
+            next_segment=old.next_segment + 1,
+            segments=[*(e for e in old.segments if e.name not in gone), entry],
+            retired=[*retired, *(Retired(name, now) for name in sorted(gone))],
+            catalog=old.catalog,
+        )
         self._commit_manifest(new)
         self._segments.drop(gone)
         for name in expired:
@@ -644,7 +700,7 @@ class Journal(JournalView):
                 return
             try:
                 with self._maint_lock:
-                    if self._closed:
+                    if self.is_closed:
                         return
                     if self.tail_size() >= self.options.seal_events:
                         self._seal()
@@ -684,10 +740,8 @@ class Journal(JournalView):
         self._wake.set()
         self.hub.close_all()
         if self._wal_fd >= 0:
-            try:
+            with contextlib.suppress(OSError):
                 self.fs.close(self._wal_fd)
-            except OSError:
-                pass
             self._wal_fd = -1
         if self._head_pub is not None:
             self._head_pub.close()
@@ -705,6 +759,10 @@ class Journal(JournalView):
         if self._lock_handle is not None:
             self._lock_handle.release()
             self._lock_handle = None
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
 
     @property
     def failed(self) -> bool:

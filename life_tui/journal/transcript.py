@@ -74,13 +74,26 @@ def render_markdown(session: SessionInfo, branch: str, events: Iterable[Event]) 
             if body:
                 out.extend([_fence(_short(body)), ""])
         elif kind == "branch.created":
-            out.extend([f"---", f"*branch `{e.branch}` forked from `{data.get('parent')}` at #{data.get('fork_seq')}* {stamp}", ""])
+            out.extend(
+                [
+                    "---",
+                    f"*branch `{e.branch}` forked from `{data.get('parent')}` at #{data.get('fork_seq')}* {stamp}",
+                    "",
+                ]
+            )
         elif kind == "branch.merged":
             out.extend([f"*merged `{data.get('source')}` (through #{data.get('source_head_seq')})* {stamp}", ""])
         elif kind in ("error.raised", "run.errored"):
             out.extend([f"> **error**: {data.get('message') or data.get('error')} {stamp}", ""])
         elif kind == "context.compacted":
-            out.extend([f"*context #{data.get('from_seq')}–#{data.get('to_seq')} compacted* {stamp}", "", str(data.get("summary", "")), ""])
+            out.extend(
+                [
+                    f"*context #{data.get('from_seq')}–#{data.get('to_seq')} compacted* {stamp}",
+                    "",
+                    str(data.get("summary", "")),
+                    "",
+                ]
+            )
         elif kind in ("approval.requested", "approval.granted", "approval.denied", "approval.expired"):
             out.extend([f"*{kind.replace('.', ' ')}* {stamp}", ""])
         elif kind in ("session.closed", "session.tombstoned"):

@@ -83,7 +83,9 @@ def read_jsonl(path: Path) -> list[Event]:
             try:
                 events.append(decode_event(line))
             except msgspec.MsgspecError as exc:
-                raise InvalidInput(f"{path.name} line {number}: not an event ({exc})", hint="nothing was imported") from None
+                raise InvalidInput(
+                    f"{path.name} line {number}: not an event ({exc})", hint="nothing was imported"
+                ) from None
     return events
 
 
@@ -130,7 +132,9 @@ def plan_import(journal: JournalView, events: list[Event]) -> tuple[list[Event],
             skipped += 1
             continue
         if e.seq != seq + 1 or e.prev_hash != head_hash:
-            raise InvalidInput(f"{where}: does not continue its branch (expected seq {seq + 1})", hint="nothing was imported")
+            raise InvalidInput(
+                f"{where}: does not continue its branch (expected seq {seq + 1})", hint="nothing was imported"
+            )
         heads[key] = (e.seq, e.hash)
         new.append(e)
     return new, skipped

@@ -63,7 +63,9 @@ def verify_journal(root: Path) -> VerifyReport:
             damaged_segments.add(entry.name)
             continue
         if manifest_mod.file_digest(path) != entry.digest:
-            report.damage.append(Damage("segment", entry.name, "whole file", "BLAKE3 digest does not match the manifest"))
+            report.damage.append(
+                Damage("segment", entry.name, "whole file", "BLAKE3 digest does not match the manifest")
+            )
             damaged_segments.add(entry.name)
             continue
         import pyarrow.parquet as pq
@@ -72,13 +74,15 @@ def verify_journal(root: Path) -> VerifyReport:
 
         try:
             events = table_to_events(pq.read_table(path))
-        except Exception as exc:  # noqa: BLE001 - any reader failure is damage to report
+        except Exception as exc:
             report.damage.append(Damage("segment", entry.name, "whole file", f"unreadable: {exc}"))
             continue
         for row, event in enumerate(events):
             report.events += 1
             if not hash_is_valid(event):
-                report.damage.append(Damage("segment", entry.name, f"row {row}", f"event {event.event_id} fails its hash"))
+                report.damage.append(
+                    Damage("segment", entry.name, f"row {row}", f"event {event.event_id} fails its hash")
+                )
     lsn = manifest.next_lsn
     files = sorted(n for p in lay.wal.glob("*.wal") if (n := wal.wal_number(p)) is not None and n >= manifest.wal_start)
     for position, file_no in enumerate(files):
@@ -90,7 +94,12 @@ def verify_journal(root: Path) -> VerifyReport:
                 report.events += 1
                 if not hash_is_valid(event):
                     report.damage.append(
-                        Damage("wal", path.name, f"frame at offset {frame.offset}", f"event {event.event_id} fails its hash")
+                        Damage(
+                            "wal",
+                            path.name,
+                            f"frame at offset {frame.offset}",
+                            f"event {event.event_id} fails its hash",
+                        )
                     )
         if result.frames:
             lsn = result.frames[-1].lsn + 1
@@ -118,7 +127,12 @@ def verify_journal(root: Path) -> VerifyReport:
                 for event in reader.iter_events(session_id, name, after=info.fork_seq):
                     if event.seq != seq + 1 or event.prev_hash != expected:
                         report.damage.append(
-                            Damage("chain", f"{session_id}/{name}", f"seq {event.seq}", "does not link to the event before it")
+                            Damage(
+                                "chain",
+                                f"{session_id}/{name}",
+                                f"seq {event.seq}",
+                                "does not link to the event before it",
+                            )
                         )
                         break
                     seq, expected = event.seq, event.hash
@@ -126,5 +140,7 @@ def verify_journal(root: Path) -> VerifyReport:
                 report.damage.append(Damage("chain", f"{session_id}/{name}", f"after seq {seq}", exc.message))
                 continue
             if seq != info.head:
-                report.damage.append(Damage("chain", f"{session_id}/{name}", f"seq {seq}", f"ends before its head {info.head}"))
+                report.damage.append(
+                    Damage("chain", f"{session_id}/{name}", f"seq {seq}", f"ends before its head {info.head}")
+                )
     return report

@@ -41,7 +41,11 @@ def decode_frame(frame: wal.Frame, path: Path | None = None) -> list[Event]:
         return _events_decoder.decode(frame.body)
     except msgspec.MsgspecError as exc:
         where = str(path) if path is not None else "WAL"
-        raise JournalCorrupt(f"WAL frame at offset {frame.offset} of {where} does not decode: {exc}", path=where, offset=frame.offset) from None
+        raise JournalCorrupt(
+            f"WAL frame at offset {frame.offset} of {where} does not decode: {exc}",
+            path=where,
+            offset=frame.offset,
+        ) from None
 
 
 class _Segments:
@@ -151,7 +155,8 @@ class JournalView:
             info = self._catalog.sessions.get(session_id)
             if info is None:
                 raise NotFound(
-                    f"no session {session_id!r} in {self.root}", hint="`life-tui session list` shows the sessions"
+                    f"no session {session_id!r} in {self.root}",
+                    hint="`life-tui session list` shows the sessions",
                 )
             return msgspec.structs.replace(info)
 

@@ -56,6 +56,4 @@ class FakeClock:
 
 def iso_utc(us: int) -> str:
     """Render microseconds since the epoch as an ISO-8601 UTC timestamp with microseconds."""
-    return datetime.fromtimestamp(us / 1_000_000, tz=UTC).isoformat(timespec="microseconds").replace(
-        "+00:00", "Z"
-    )
+    return datetime.fromtimestamp(us / 1_000_000, tz=UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

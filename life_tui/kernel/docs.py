@@ -86,9 +86,7 @@ def fields_table(struct_type: type[msgspec.Struct]) -> list[str]:
     if not fields:
         return ["No payload fields."]
     rows = ["| field | type | default |", "| --- | --- | --- |"]
-    rows += [
-        f"| `{f.encode_name}` | `{_cell(type_name(f.type))}` | {_cell(_default_text(f))} |" for f in fields
-    ]
+    rows += [f"| `{f.encode_name}` | `{_cell(type_name(f.type))}` | {_cell(_default_text(f))} |" for f in fields]
     return rows
 
 

@@ -5,8 +5,8 @@ One envelope for every event (SPEC §2). The payload is kept as the exact JSON b
 this version does not know round-trip byte for byte.
 
 Canonical encoding: the envelope as compact JSON, every field present in declaration order (absent
-optional fields as ``null``), dict keys sorted. ``hash`` is BLAKE3 over the canonical encoding of the event *without* its
-``hash`` field; ``prev_hash`` is the hash of the previous event on the branch (``""`` for the first), so
+optional fields as ``null``), dict keys sorted. ``hash`` is BLAKE3 over the canonical encoding of the event
+*without* its ``hash`` field; ``prev_hash`` is the hash of the previous event on the branch (``""`` for the first), so
 each branch is a hash chain that runs through its ancestors' events up to the fork point.
 """
 

@@ -19,8 +19,13 @@ EXE = Path(sys.executable).with_name("life-tui")
 
 
 def cli(*args: str, stdin: str | None = None, check: int | None = 0) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [str(EXE), *args], input=stdin, capture_output=True, text=True, timeout=60, stdin=None if stdin is not None else subprocess.DEVNULL
+    proc = subprocess.run(  # noqa: PLW1510 - the exit code is checked below
+        [str(EXE), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
     )
     if check is not None:
         assert proc.returncode == check, f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
@@ -42,9 +47,39 @@ def session(life_home: Path) -> str:
     root = life_home / "data" / "journal"
     with Journal.open(root, options=JournalOptions(background=False)) as j:
         j.append(sid, "main", EventDraft(kind="user.message", payload={"content": "list the files"}, actor="user"))
-        j.append(sid, "main", EventDraft(kind="tool.call_requested", payload={"call_id": "c1", "tool_name": "list_dir", "arguments": {"path": "."}}))
-        j.append(sid, "main", EventDraft(kind="tool.call_completed", payload={"call_id": "c1", "tool_name": "list_dir", "result": "a.py\nb.py", "duration_ms": 3.2}))
-        j.append(sid, "main", EventDraft(kind="assistant.message", payload={"content": "There are two files.", "model": "m", "usage": {"input_tokens": 50, "output_tokens": 7}}))
+        j.append(
+            sid,
+            "main",
+            EventDraft(
+                kind="tool.call_requested",
+                payload={"call_id": "c1", "tool_name": "list_dir", "arguments": {"path": "."}},
+            ),
+        )
+        j.append(
+            sid,
+            "main",
+            EventDraft(
+                kind="tool.call_completed",
+                payload={
+                    "call_id": "c1",
+                    "tool_name": "list_dir",
+                    "result": "a.py\nb.py",
+                    "duration_ms": 3.2,
+                },
+            ),
+        )
+        j.append(
+            sid,
+            "main",
+            EventDraft(
+                kind="assistant.message",
+                payload={
+                    "content": "There are two files.",
+                    "model": "m",
+                    "usage": {"input_tokens": 50, "output_tokens": 7},
+                },
+            ),
+        )
     return sid
 
 
@@ -63,7 +98,12 @@ def test_session_lifecycle(session: str) -> None:
     assert "forked from main at 5" in cli("branch", "last", "head-branch").stdout
     assert "forked from main at 3" in cli("branch", "last", "retry", "--at", "3").stdout
     branches = json.loads(cli("session", "show", session, "--format", "json").stdout)
-    assert {b["branch"]: b["fork at"] for b in branches} == {"main": "", "fork-1": 2, "head-branch": 5, "retry": 3}
+    assert {b["branch"]: b["fork at"] for b in branches} == {
+        "main": "",
+        "fork-1": 2,
+        "head-branch": 5,
+        "retry": 3,
+    }
     log = cli("log", session, "--branch", "fork-1").stdout.splitlines()
     assert [line.split()[0] for line in log] == ["1^", "2^", "3"]
     assert "branch.created" in log[-1]
@@ -157,14 +197,21 @@ def test_corrupt_segment_is_refused_and_verify_names_it(session: str, life_home:
 def test_follow_prints_new_events_as_they_are_stored(session: str, life_home: Path) -> None:
     proc = subprocess.Popen(
         [str(EXE), "log", session, "--follow", "--kind", "user.message"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         assert proc.stdout is not None
         assert "list the files" in proc.stdout.readline()
         with Journal.open(life_home / "data" / "journal", options=JournalOptions(background=False)) as j:
             time.sleep(0.3)
-            j.append(session, "main", EventDraft(kind="user.message", payload={"content": "and now?"}, actor="user"))
+            j.append(
+                session,
+                "main",
+                EventDraft(kind="user.message", payload={"content": "and now?"}, actor="user"),
+            )
             line = proc.stdout.readline()
         assert "and now?" in line
     finally:

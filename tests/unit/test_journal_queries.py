@@ -27,7 +27,12 @@ def _open(root: Path) -> Journal:
 def _reply(i: int, model: str = "m1") -> EventDraft:
     return EventDraft(
         kind="assistant.message",
-        payload={"content": f"answer {i}", "model": model, "usage": {"input_tokens": 100, "output_tokens": i}, "cost_usd": 0.01},
+        payload={
+            "content": f"answer {i}",
+            "model": model,
+            "usage": {"input_tokens": 100, "output_tokens": i},
+            "cost_usd": 0.01,
+        },
         actor="agent",
     )
 
@@ -47,7 +52,7 @@ def populated(tmp_path: Path) -> tuple[Journal, str]:
 
 
 def test_sql_views_cover_segments_and_tail(populated: tuple[Journal, str]) -> None:
-    j, sid = populated
+    j, _ = populated
     q = SqlSession(j)
     rows = q.query("SELECT kind, count(*) AS n, sum(tokens) AS t FROM events GROUP BY 1 ORDER BY 1")
     assert rows is not None
@@ -61,9 +66,7 @@ def test_sql_views_cover_segments_and_tail(populated: tuple[Journal, str]) -> No
 def test_sql_branch_view_resolves_ancestry_and_prev_hash(populated: tuple[Journal, str]) -> None:
     j, sid = populated
     q = SqlSession(j)
-    table = q.query(
-        "SELECT seq, inherited, prev_hash, hash FROM branch_events WHERE view_branch = 'alt' ORDER BY seq"
-    )
+    table = q.query("SELECT seq, inherited, prev_hash, hash FROM branch_events WHERE view_branch = 'alt' ORDER BY seq")
     assert table is not None
     rows = table.to_pylist()
     assert [r["seq"] for r in rows] == list(range(1, j.head(sid, "alt") + 1))

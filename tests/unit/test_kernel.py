@@ -10,25 +10,39 @@ from hypothesis import strategies as st
 from life_tui.kernel import kinds
 from life_tui.kernel.capability import Capability, CapabilityDomain, matches
 from life_tui.kernel.clock import FakeClock, iso_utc
-from life_tui.kernel.event import Event, canonical_bytes, decode_event, encode_event, hash_is_valid, seal_event
+from life_tui.kernel.event import (
+    Event,
+    canonical_bytes,
+    decode_event,
+    encode_event,
+    hash_is_valid,
+    seal_event,
+)
 from life_tui.kernel.ids import is_ulid, new_ulid, ulid_ms
 from life_tui.kernel.state import AgentStateVector, BudgetState, OperatingMode, estimate_mode
 
 
 def _event(payload: bytes = b'{"content":"hi"}', kind: str = "user.message", **kw: object) -> Event:
-    fields: dict[str, object] = dict(
-        event_id=new_ulid(), session_id=new_ulid(), branch="main", seq=1, kind=kind, occurred_at=1, payload=msgspec.Raw(payload)
-    )
+    fields: dict[str, object] = {
+        "event_id": new_ulid(),
+        "session_id": new_ulid(),
+        "branch": "main",
+        "seq": 1,
+        "kind": kind,
+        "occurred_at": 1,
+        "payload": msgspec.Raw(payload),
+    }
     fields.update(kw)
     return seal_event(Event(**fields))[0]  # type: ignore[arg-type]
 
 
 def test_ulids_are_valid_sortable_and_unique() -> None:
-    ids = [new_ulid(1_700_000_000_000) for _ in range(1000)]
+    far_future = 4_000_000_000_000  # later than any id made before in this process (ids never go backwards)
+    ids = [new_ulid(far_future) for _ in range(1000)]
     assert all(is_ulid(i) for i in ids)
     assert ids == sorted(ids)
     assert len(set(ids)) == 1000
-    assert ulid_ms(ids[0]) == 1_700_000_000_000
+    assert ulid_ms(ids[0]) == far_future
     assert not is_ulid("not-a-ulid") and not is_ulid("8" + "0" * 25)
 
 
@@ -36,7 +50,13 @@ def test_hash_covers_every_field_and_round_trips() -> None:
     e = _event()
     assert hash_is_valid(e)
     assert decode_event(encode_event(e)) == e
-    for change in ({"seq": 2}, {"kind": "x"}, {"actor": "agent"}, {"payload": msgspec.Raw(b'{"content":"ho"}')}, {"prev_hash": "ab"}):
+    for change in (
+        {"seq": 2},
+        {"kind": "x"},
+        {"actor": "agent"},
+        {"payload": msgspec.Raw(b'{"content":"ho"}')},
+        {"prev_hash": "ab"},
+    ):
         tampered = msgspec.structs.replace(e, **change)
         assert not hash_is_valid(tampered), change
 
@@ -67,13 +87,37 @@ def test_registered_kinds_decode_to_typed_payloads() -> None:
 def test_kinds_cover_the_life_taxonomy() -> None:
     registered = set(kinds.registered_kinds())
     needed = {
-        "user.message", "signal.external", "session.created", "session.resumed", "session.closed", "branch.created",
-        "branch.merged", "assistant.text_delta", "assistant.message", "assistant.reasoning_delta", "tool.call_requested",
-        "tool.call_started", "tool.call_completed", "tool.call_failed", "phase.entered", "mode.changed",
-        "budget.updated", "memory.observation_appended", "memory.reflection_compacted", "memory.proposed",
-        "memory.committed", "memory.tombstoned", "approval.requested", "approval.granted", "approval.denied",
-        "approval.expired", "file.written", "file.deleted", "context.compacted", "error.raised",
-    }  # fmt: skip
+        "user.message",
+        "signal.external",
+        "session.created",
+        "session.resumed",
+        "session.closed",
+        "branch.created",
+        "branch.merged",
+        "assistant.text_delta",
+        "assistant.message",
+        "assistant.reasoning_delta",
+        "tool.call_requested",
+        "tool.call_started",
+        "tool.call_completed",
+        "tool.call_failed",
+        "phase.entered",
+        "mode.changed",
+        "budget.updated",
+        "memory.observation_appended",
+        "memory.reflection_compacted",
+        "memory.proposed",
+        "memory.committed",
+        "memory.tombstoned",
+        "approval.requested",
+        "approval.granted",
+        "approval.denied",
+        "approval.expired",
+        "file.written",
+        "file.deleted",
+        "context.compacted",
+        "error.raised",
+    }
     assert needed <= registered
     with pytest.raises(ValueError, match="registered twice"):
         kinds.register("user.message", "Input")(type("Dup", (kinds.Payload,), {}))
@@ -87,9 +131,19 @@ def test_go_agent_os_minimum_fields_are_present() -> None:
 
 def test_budget_defaults_are_lifes() -> None:
     b = BudgetState()
-    assert (b.tokens_remaining, b.time_remaining_ms, b.cost_remaining_usd, b.tool_calls_remaining, b.error_budget_remaining) == (
-        120_000, 300_000, 5.0, 48, 8,
-    )  # fmt: skip
+    assert (
+        b.tokens_remaining,
+        b.time_remaining_ms,
+        b.cost_remaining_usd,
+        b.tool_calls_remaining,
+        b.error_budget_remaining,
+    ) == (
+        120_000,
+        300_000,
+        5.0,
+        48,
+        8,
+    )
     assert b.exhausted == []
     assert BudgetState(tokens_remaining=0, tool_calls_remaining=0).exhausted == ["tokens", "tool_calls"]
 
@@ -141,7 +195,13 @@ def test_fake_clock_moves_only_when_told() -> None:
     assert iso_utc(0) == "1970-01-01T00:00:00.000000Z"
 
 
-@given(st.dictionaries(st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=20), st.none(), st.booleans()), max_size=6))
+@given(
+    st.dictionaries(
+        st.text(max_size=8),
+        st.one_of(st.integers(), st.text(max_size=20), st.none(), st.booleans()),
+        max_size=6,
+    )
+)
 def test_any_json_payload_round_trips_and_hashes(payload: dict[str, object]) -> None:
     e = _event(msgspec.json.encode(payload), kind="custom.any")
     again = decode_event(encode_event(e))
