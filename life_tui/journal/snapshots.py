@@ -103,7 +103,7 @@ def fold(
     store = snapshots if snapshots is not None else SnapshotStore(view.layout.snapshots)
     info = view.branch(session_id, branch)
     state, seq, from_snapshot = projection.initial(), 0, None
-    candidates = [(name, lo, hi) for name, lo, hi in reversed(view.catalog_copy().ancestry(session_id, branch))]
+    candidates = [(name, lo, hi) for name, lo, hi in reversed(view.ancestry(session_id, branch))]
     for name, _lo, hi in candidates:
         loaded = store.load(session_id, name, projection)
         if loaded is None:

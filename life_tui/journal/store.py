@@ -166,6 +166,7 @@ class Journal(JournalView):
             self._install_manifest(manifest)
             self._catalog = manifest.catalog.copy()
             self._tail = {}
+            self._tail_count = 0
         files = sorted(
             n for p in lay.wal.glob("*.wal") if (n := wal.wal_number(p)) is not None and n >= manifest.wal_start
         )
@@ -393,7 +394,7 @@ class Journal(JournalView):
         events = [e for g in batch for e in g.events]
         with self._state_lock:
             self._apply(events)
-            tail = sum(len(v) for v in self._tail.values()) if self.options.background else 0
+            tail = self._tail_count
         for g in batch:
             g.done = True
         self.hub.publish(events)
@@ -572,6 +573,7 @@ class Journal(JournalView):
             self._wal_fd, self._wal_no, self._wal_size = fd, new_no, wal.FILE_HEADER.size
             with self._state_lock:
                 sealing, self._tail, self._sealing = self._tail, {}, self._tail
+                self._tail_count = 0
                 catalog = _catalog_encoder.encode(self._catalog)
             self._publish_head()
             return sealing, catalog, new_no, self._next_lsn
@@ -601,6 +603,7 @@ class Journal(JournalView):
             with self._state_lock:  # the events are still in the WAL; keep serving them from memory
                 for key, run in sealing.items():
                     self._tail[key] = run + self._tail.get(key, [])
+                    self._tail_count += len(run)
                 self._sealing = None
             raise
         with self._state_lock:

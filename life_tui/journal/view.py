@@ -105,6 +105,7 @@ class JournalView:
         self._catalog = Catalog()
         self._tail: dict[Key, list[Event]] = {}
         self._sealing: dict[Key, list[Event]] | None = None
+        self._tail_count = 0
         self._index: dict[Key, list[tuple[SegmentEntry, SegmentSlice]]] = {}
         self._digests = DigestCache(self.layout.segments)
         self._segments = _Segments(self._digests)
@@ -127,7 +128,9 @@ class JournalView:
     def _apply(self, events: Iterable[Event]) -> None:
         """Fold durable events into the catalog and the tail (caller holds ``_state_lock``)."""
         tail, catalog = self._tail, self._catalog
+        count = 0
         for e in events:
+            count += 1
             catalog.apply(e)
             key = (e.session_id, e.branch)
             bucket = tail.get(key)
@@ -135,6 +138,7 @@ class JournalView:
                 tail[key] = [e]
             else:
                 bucket.append(e)
+        self._tail_count += count
 
     # --------------------------------------------------------------------------------- catalog reads
     def sessions(self, *, include_deleted: bool = False, include_system: bool = False) -> list[SessionInfo]:
@@ -199,6 +203,12 @@ class JournalView:
 
     def head(self, session_id: str, branch: str = MAIN) -> int:
         return self.branch(session_id, branch).head
+
+    def ancestry(self, session_id: str, branch: str = MAIN) -> list[tuple[str, int, int]]:
+        """The branch's view as ``(branch, after_seq, through_seq)`` ranges of own events, root first."""
+        self.branch(session_id, branch)
+        with self._state_lock:
+            return self._catalog.ancestry(session_id, branch)
 
     def catalog_copy(self) -> Catalog:
         with self._state_lock:
@@ -290,8 +300,8 @@ class JournalView:
         return self.get(session_id, branch, seq).hash
 
     def tail_size(self) -> int:
-        with self._state_lock:
-            return sum(len(v) for v in self._tail.values())
+        """Events in the unsealed tail (not counting a seal in progress)."""
+        return self._tail_count
 
     def tail_events(self) -> list[Event]:
         """Every unsealed event (sealing buffer included), sorted by (session, branch, seq)."""
@@ -358,6 +368,7 @@ class JournalReader(JournalView):
                 self._install_manifest(manifest)
                 self._catalog = manifest.catalog.copy()
                 self._tail = {}
+                self._tail_count = 0
                 self._wal_pos = {}
             self._segments.drop(dropped)
         manifest = self._manifest
