@@ -24,7 +24,8 @@ from life_tui.kernel.event import Event
 if TYPE_CHECKING:
     import pyarrow as pa
 
-ROW_GROUP_ROWS = 10_000
+ROW_GROUP_ROWS = 4_096
+"""Small enough that reading one session's run of a sorted segment decompresses few rows it does not need."""
 ZSTD_LEVEL = 1
 COMPACT_ZSTD_LEVEL = 3
 

@@ -62,7 +62,15 @@ class _Segments:
             hit = self._open.get(entry.name)
             if hit is not None:
                 self._open.move_to_end(entry.name)
-                return hit
+        if hit is not None:
+            # An open file is re-checked on every use: a stat while it is unchanged since it was proven, a
+            # fresh digest (and JournalCorrupt) once anything wrote to it.
+            try:
+                self._digests.check(entry)
+            except JournalCorrupt:
+                self.drop([entry.name])
+                raise
+            return hit
         import pyarrow.parquet as pq
 
         path = self._digests.check(entry)
@@ -82,13 +90,13 @@ class _Segments:
                 self._open.pop(name, None)
 
     def read_rows(self, entry: SegmentEntry, first: int, count: int, kinds: frozenset[str] | None) -> list[Event]:
-        from life_tui.journal.segments import table_to_events
+        from life_tui.journal.segments import ENVELOPE_COLUMNS, table_to_events
 
         pf, starts = self.file(entry)
         lead = 1 if first > 0 else 0  # one row before, to restore an elided prev_hash
         lo, hi = first - lead, first + count
         groups = [i for i in range(len(starts) - 1) if starts[i] < hi and starts[i + 1] > lo]
-        table = pf.read_row_groups(groups).slice(lo - starts[groups[0]], hi - lo)
+        table = pf.read_row_groups(groups, columns=list(ENVELOPE_COLUMNS)).slice(lo - starts[groups[0]], hi - lo)
         events = table_to_events(table)[lead:]
         if kinds is not None:
             events = [e for e in events if e.kind in kinds]
