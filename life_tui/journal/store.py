@@ -171,7 +171,7 @@ class Journal(JournalView):
             n for p in lay.wal.glob("*.wal") if (n := wal.wal_number(p)) is not None and n >= manifest.wal_start
         )
         lsn = manifest.next_lsn
-        last_file, last_size = manifest.wal_start, 0
+        last_file, last_size = manifest.wal_start, wal.FILE_HEADER.size  # a new file gets its header below
         for position, file_no in enumerate(files):
             path = lay.wal / wal.wal_name(file_no)
             data = path.read_bytes()
@@ -642,7 +642,17 @@ class Journal(JournalView):
         )
 
     def _commit_manifest(self, new: Manifest) -> None:
-        self.fs.replace_durably(self.layout.manifest, manifest_mod.encode(new))
+        path = self.layout.manifest
+        tmp = path.with_name(path.name + ".tmp")
+        self.fs.write_file_durably(tmp, manifest_mod.encode(new))  # a failure here publishes nothing
+        self.fs.rename(tmp, path)
+        try:
+            self.fs.sync_dir(path.parent)
+        except OSError as exc:
+            # The rename may or may not be durable: the on-disk manifest is unknown, and going on from the
+            # old one would reuse the segment name the new one points at. Only a reopen can tell.
+            self._failed = JournalFailed(f"{exc.strerror or exc} while publishing the manifest")
+            raise self._failed from exc
         with self._state_lock:
             self._install_manifest(new)
 
