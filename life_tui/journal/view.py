@@ -336,6 +336,8 @@ class JournalReader(JournalView):
         self._salvage = salvage
         self._manifest_stamp: tuple[int, int, int] | None = None
         self._wal_pos: dict[int, tuple[int, int]] = {}  # file -> (offset read, next lsn)
+        self._loaded = False
+        self._reloaded = False
         self.damage: list[str] = []
 
     @classmethod
@@ -358,18 +360,44 @@ class JournalReader(JournalView):
         return False
 
     def refresh(self) -> list[Event]:
-        """Pick up what was made durable since the last call; returns the newly visible tail events."""
+        """Pick up what was made durable since the last call and return it: each branch's new events in seq
+        order, none twice, events sealed since the last call included (the first call returns the tail)."""
+        before = self._own_heads() if self._loaded else None
+        self._reloaded = False
         for _attempt in range(20):
             try:
-                return self._refresh_once()
+                fresh = self._refresh_once()
+                break
             except FileNotFoundError:
                 # A seal or compaction removed a file between our manifest read and our file read.
                 self._manifest_stamp = None
                 time.sleep(0.01)
-        raise JournalCorrupt(f"the journal at {self.root} keeps changing under the reader", path=str(self.root))
+        else:
+            raise JournalCorrupt(f"the journal at {self.root} keeps changing under the reader", path=str(self.root))
+        self._loaded = True
+        if before is None or not self._reloaded:
+            return fresh
+        # A new manifest: the tail was re-read from its new start, and events may have moved into segments.
+        return self._events_since(before)
+
+    def _own_heads(self) -> dict[Key, int]:
+        with self._state_lock:
+            return {(sid, name): b.head for sid, per in self._catalog.branches.items() for name, b in per.items()}
+
+    def _events_since(self, before: dict[Key, int]) -> list[Event]:
+        out: list[Event] = []
+        with self._state_lock:
+            branches = [b for per in self._catalog.branches.values() for b in per.values()]
+        for b in branches:
+            old = before.get((b.session_id, b.name), b.fork_seq)
+            if b.head > old:
+                for chunk in self._own_chunks(b.session_id, b.name, old, b.head, None):
+                    out.extend(chunk)
+        return out
 
     def _refresh_once(self) -> list[Event]:
         if self._manifest_changed() or not self._wal_pos:
+            self._reloaded = True
             manifest = manifest_mod.load(self.layout.manifest)
             with self._state_lock:
                 dropped = {e.name for e in self._manifest.segments} - {e.name for e in manifest.segments}
@@ -386,6 +414,9 @@ class JournalReader(JournalView):
         files = sorted(
             n for p in self.layout.wal.glob("*.wal") if (n := wal.wal_number(p)) is not None and n >= manifest.wal_start
         )
+        if files and files[0] != manifest.wal_start:
+            # The manifest we hold is older than the WAL files left: a seal finished meanwhile. Reload.
+            raise FileNotFoundError(self.layout.wal / wal.wal_name(manifest.wal_start))
         next_lsn = manifest.next_lsn
         for file_no in files:
             if head is not None and file_no > head.file_no:

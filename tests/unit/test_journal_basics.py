@@ -5,6 +5,7 @@ that do not change across sealing, compaction and reopening, and subscriptions.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import threading
 from pathlib import Path
@@ -25,7 +26,7 @@ def msg(text: str, kind: str = "user.message") -> EventDraft:
 
 
 def open_journal(root: Path, **overrides: object) -> Journal:
-    opts = msgspec.structs.replace(OPTS, **overrides) if overrides else OPTS  # type: ignore[arg-type]
+    opts = dataclasses.replace(OPTS, **overrides) if overrides else OPTS  # type: ignore[arg-type]
     return Journal.open(root, options=opts, clock=FakeClock(tick_us=7))
 
 
@@ -121,11 +122,11 @@ def test_event_fields_from_the_draft(j: Journal) -> None:
         kind="user.message", payload={"content": "x"}, actor="user", agent_id="a1", tenant_id="t1",
         run_id="r", parent_id="p", trace_id="tr", span_id="sp", occurred_at=123,
         event_id="01ARZ3NDEKTSV4RRFFQ69G5FAV",
-    )  # fmt: skip
+    )
     e = j.append(sid, "main", draft)
     assert (e.actor, e.agent_id, e.tenant_id, e.run_id, e.parent_id, e.trace_id, e.span_id) == (
         "user", "a1", "t1", "r", "p", "tr", "sp",
-    )  # fmt: skip
+    )
     assert e.occurred_at == 123
     assert e.event_id == "01ARZ3NDEKTSV4RRFFQ69G5FAV"
     j.seal()
@@ -538,3 +539,55 @@ def test_subscription_history_survives_a_seal_before_it_is_read(j: Journal) -> N
     got = sub.drain()
     assert [e.seq for e in got] == list(range(11, 33))
     assert got == j.read(sid, after=10)
+
+
+def test_reader_refresh_returns_each_new_event_once_across_seals(tmp_path: Path) -> None:
+    root = tmp_path / "journal"
+    j = open_journal(root)
+    sid = j.create_session("s").session_id
+    j.append_batch(sid, "main", [msg(f"a{i}") for i in range(5)])
+    reader = JournalReader.open(root)
+    start = reader.head(sid)
+    returned: list[Event] = []
+    for round_no in range(8):
+        j.append_batch(sid, "main", [msg(f"r{round_no}.{i}") for i in range(3)])
+        if round_no % 2:
+            returned += reader.refresh()  # some events are seen in the WAL before they are sealed
+        if round_no == 3:
+            j.fork(sid, "main", 4, "side")
+            j.append(sid, "side", msg("side"))
+        j.seal()
+        if round_no % 3 == 0:
+            j.compact()
+        j.append(sid, "main", msg(f"t{round_no}"))
+        returned += reader.refresh()
+    mains = [e for e in returned if e.branch == "main"]
+    assert [e.seq for e in mains] == list(range(start + 1, j.head(sid) + 1))
+    assert mains == j.read(sid, after=start)
+    assert [e.seq for e in returned if e.branch == "side"] == [5, 6]
+    j.close()
+
+
+def test_reader_with_a_stale_manifest_reloads_instead_of_failing(tmp_path: Path) -> None:
+    """A seal can finish between the reader's manifest check and its look at the WAL files."""
+    root = tmp_path / "journal"
+    j = open_journal(root)
+    sid = j.create_session("s").session_id
+    j.append_batch(sid, "main", [msg(f"a{i}") for i in range(5)])
+    reader = JournalReader.open(root)
+    j.seal()  # WAL 1 is gone; the reader still holds the manifest that starts there
+    j.append(sid, "main", msg("after"))
+    real = reader._manifest_changed
+    stale = [True]
+
+    def changed() -> bool:  # the first look misses the new manifest
+        if stale:
+            stale.pop()
+            return False
+        return real()
+
+    reader._manifest_changed = changed  # type: ignore[method-assign]
+    fresh = reader.refresh()
+    assert [e.seq for e in fresh] == [7]
+    assert reader.read(sid) == j.read(sid)
+    j.close()
