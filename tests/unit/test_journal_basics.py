@@ -119,13 +119,27 @@ def test_append_batch_seq_and_hash_chain(j: Journal) -> None:
 def test_event_fields_from_the_draft(j: Journal) -> None:
     sid = j.create_session("s").session_id
     draft = EventDraft(
-        kind="user.message", payload={"content": "x"}, actor="user", agent_id="a1", tenant_id="t1",
-        run_id="r", parent_id="p", trace_id="tr", span_id="sp", occurred_at=123,
+        kind="user.message",
+        payload={"content": "x"},
+        actor="user",
+        agent_id="a1",
+        tenant_id="t1",
+        run_id="r",
+        parent_id="p",
+        trace_id="tr",
+        span_id="sp",
+        occurred_at=123,
         event_id="01ARZ3NDEKTSV4RRFFQ69G5FAV",
     )
     e = j.append(sid, "main", draft)
     assert (e.actor, e.agent_id, e.tenant_id, e.run_id, e.parent_id, e.trace_id, e.span_id) == (
-        "user", "a1", "t1", "r", "p", "tr", "sp",
+        "user",
+        "a1",
+        "t1",
+        "r",
+        "p",
+        "tr",
+        "sp",
     )
     assert e.occurred_at == 123
     assert e.event_id == "01ARZ3NDEKTSV4RRFFQ69G5FAV"
@@ -350,9 +364,7 @@ def test_unknown_kinds_round_trip_byte_exact(tmp_path: Path) -> None:
         b"[1,2,3]",
         b'"just a string"',
     ]
-    stored = j.append_batch(
-        sid, "main", [EventDraft(kind="plugin.future_kind", payload=msgspec.Raw(r)) for r in raws]
-    )
+    stored = j.append_batch(sid, "main", [EventDraft(kind="plugin.future_kind", payload=msgspec.Raw(r)) for r in raws])
     assert [bytes(e.payload) for e in stored] == raws
     assert all(hash_is_valid(e) for e in stored)
     expected = [encode_event(e) for e in stored]
