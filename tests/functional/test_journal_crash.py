@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from life_tui.errors import JournalCorrupt, JournalFailed, JournalFull, JournalLocked, NotFound
+from life_tui.errors import InvalidInput, JournalCorrupt, JournalFailed, JournalFull, JournalLocked, NotFound
 from life_tui.journal import Journal, JournalOptions, JournalReader, wal
 from life_tui.journal import manifest as manifest_mod
 from life_tui.journal.faults import POWER_LOSS_MODES, Fault, FaultyFileLayer, SimulatedCrash
@@ -629,6 +629,36 @@ def test_j5_sql_views_refuse_a_damaged_segment(tmp_path: Path) -> None:
     reader = JournalReader.open(template)
     with pytest.raises(JournalCorrupt):
         sql(reader)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: SqlSession checks segment digests only when it is built; DuckDB reads the files lazily "
+    "at query time, so a segment changed while a session is open is read unchecked (sql.py: 'create per query "
+    "process or per refresh'). Fix: re-check the installed segments' digests (a stat each) in query().",
+)
+def test_j5_open_sql_session_refuses_a_segment_changed_under_it(tmp_path: Path) -> None:
+    sql = _sql_session()
+    if sql is None:
+        pytest.skip("TODO(J5): life_tui/journal/sql.py does not exist yet")
+    template, _sid, _views, _ = _sealed_template(tmp_path)
+    (segment,) = (template / "segments").glob("*.parquet")
+    size = segment.stat().st_size
+    query = "SELECT session_id, branch, seq, hash, payload FROM events ORDER BY session_id, branch, seq"
+    good = None
+    altered = 0
+    for seed in range(20):
+        rng = random.Random(seed)
+        root = _copy(template, tmp_path / "run")
+        session = sql(JournalReader.open(root))
+        if good is None:
+            good = session.query(query).to_pylist()
+        flip(root / "segments" / segment.name, rng.randrange(size), rng.randrange(8))
+        # refused (InvalidInput: DuckDB noticed by itself) is fine: nothing altered was returned
+        with contextlib.suppress(JournalCorrupt, InvalidInput):
+            altered += session.query(query).to_pylist() != good
+        session.close()
+    assert altered == 0, f"{altered} of 20 queries silently returned altered rows"
 
 
 # ============================================================================================ J6
