@@ -51,7 +51,8 @@ class SqlSession:
 
     def _install(self) -> None:
         con, view = self.con, self.view
-        paths = [str(p) for p in view.verified_segment_paths()]
+        self._entries = list(view.manifest().segments)
+        paths = [str(view.check_segment(entry)) for entry in self._entries]
         view.save_digest_proofs()
         tail = view.tail_events()
         sources: list[str] = []
@@ -136,10 +137,10 @@ class SqlSession:
         """Run ``sql``; the result as an Arrow table, or None for a statement without rows."""
         import duckdb
 
+        for entry in self._entries:  # a stat each while unchanged: DuckDB reads the files lazily, below
+            self.view.check_segment(entry)
         try:
-            relation: duckdb.DuckDBPyRelation | None = (
-                self.con.sql(sql, params=params) if params else self.con.sql(sql)
-            )
+            relation: duckdb.DuckDBPyRelation | None = self.con.sql(sql, params=params) if params else self.con.sql(sql)
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InvalidInput(

@@ -206,8 +206,7 @@ class Journal(JournalView):
         self._wal_size = last_size
         self._head_pub = HeadPublisher(lay.head)
         self._publish_head()
-        for repair in self.repairs:
-            self._record_repair(repair)
+        self._record_repairs()
 
     def _check_recovered(self, events: list[Event], path: Path) -> None:
         """Recovered events must continue their branch's chain exactly; anything else is corruption."""
@@ -228,7 +227,8 @@ class Journal(JournalView):
 
     def _repair_tail(self, path: Path, data: bytes, offset: int, file_no: int) -> None:
         broken = path.with_name(f"{path.name}.{offset}.broken")
-        broken.write_bytes(data[offset:])
+        self.fs.write_file_durably(broken, data[offset:])
+        self.fs.sync_dir(path.parent)
         fd = self.fs.open_append(path)
         try:
             self.fs.truncate(fd, offset, path)
@@ -236,16 +236,36 @@ class Journal(JournalView):
         finally:
             self.fs.close(fd)
         log.warning("cut a torn final record from %s at offset %d (%d bytes)", path.name, offset, len(data) - offset)
-        self.repairs.append(
-            k.JournalTailRepaired(
-                wal_file=path.name, offset=offset, discarded_bytes=len(data) - offset, saved_as=broken.name
-            )
-        )
 
-    def _record_repair(self, repair: k.JournalTailRepaired) -> None:
-        if self._catalog.branch(SYSTEM_SESSION, MAIN) is None:
-            self.create_session("journal", session_id=SYSTEM_SESSION)
-        self.append(SYSTEM_SESSION, MAIN, EventDraft(kind=repair.KIND, payload=repair, actor=Actor.SYSTEM))
+    def _record_repairs(self) -> None:
+        """Journal every cut tail not recorded yet (``*.broken``), then mark its copy ``*.broken.logged``.
+
+        Recording happens after recovery, so a crash or a full disk in between only delays it to the next
+        open: the durable ``.broken`` copy is the to-do list, and an event already recorded for it (a crash
+        between the append and the rename) is not recorded again. Exactly once, never lost.
+        """
+        pending = sorted(self.layout.wal.glob("*.broken"))
+        if not pending:
+            return
+        recorded: set[str] = set()
+        if self._catalog.branch(SYSTEM_SESSION, MAIN) is not None:
+            recorded = {
+                str(e.payload_dict().get("saved_as"))
+                for e in self.read(SYSTEM_SESSION, MAIN, kinds=[k.JournalTailRepaired.KIND])
+            }
+        for broken in pending:
+            wal_file, _, rest = broken.name.partition(".wal.")
+            offset = int(rest.split(".", 1)[0]) if rest.split(".", 1)[0].isdigit() else 0
+            logged = broken.with_name(broken.name + ".logged")
+            repair = k.JournalTailRepaired(
+                wal_file=f"{wal_file}.wal", offset=offset, discarded_bytes=broken.stat().st_size, saved_as=logged.name
+            )
+            if logged.name not in recorded:
+                if self._catalog.branch(SYSTEM_SESSION, MAIN) is None:
+                    self.create_session("journal", session_id=SYSTEM_SESSION)
+                self.append(SYSTEM_SESSION, MAIN, EventDraft(kind=repair.KIND, payload=repair, actor=Actor.SYSTEM))
+                self.repairs.append(repair)
+            self.fs.rename(broken, logged)
 
     def _cleanup(self, manifest: Manifest) -> None:
         """Remove leftovers of interrupted seals and compactions; none of them is referenced."""

@@ -320,6 +320,10 @@ class JournalView:
             merged.setdefault(key, []).extend(run)
         return [e for key in sorted(merged) for e in merged[key]]
 
+    def check_segment(self, entry: SegmentEntry) -> Path:
+        """The segment's path once its digest is proven (re-hashed if the file changed since)."""
+        return self._digests.check(entry)
+
     def verified_segment_paths(self) -> list[Path]:
         """Paths of all sealed segments, each digest-checked before it is returned."""
         return [self._digests.check(entry) for entry in self.manifest().segments]
@@ -409,7 +413,15 @@ class JournalReader(JournalView):
             self._segments.drop(dropped)
         manifest = self._manifest
         # A live writer publishes how far its WAL is durable; read no further than that.
-        head = read_head(self.layout.head) if writer_alive(self.layout.lock) else None
+        live = writer_alive(self.layout.lock)
+        head = read_head(self.layout.head) if live else None
+        for _ in range(50):
+            if not live or head is not None:
+                break
+            time.sleep(0.001)  # caught the writer mid-update of HEAD: its checksum failed; look again
+            head = read_head(self.layout.head)
+        if live and head is None:
+            return []  # never guess past the durable point: report nothing new until HEAD reads whole
         fresh: list[Event] = []
         files = sorted(
             n for p in self.layout.wal.glob("*.wal") if (n := wal.wal_number(p)) is not None and n >= manifest.wal_start
