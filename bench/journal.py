@@ -235,6 +235,24 @@ def raw_fsync_latency(d: Path, n: int) -> dict[str, Any]:
     return out
 
 
+def run_raw(path: Path, n: int) -> dict[str, Any]:
+    """``write(4 KiB) + fsync`` on an appended file, ``n`` times: the physical floor for one commit."""
+    rmrf(path)
+    buf = os.urandom(4096)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    lat: list[float] = []
+    t0 = time.perf_counter()
+    for _ in range(n):
+        t = time.perf_counter()
+        os.write(fd, buf)
+        os.fsync(fd)
+        lat.append((time.perf_counter() - t) * 1e3)
+    dt = time.perf_counter() - t0
+    os.close(fd)
+    rmrf(path)
+    return {"ev_s": n / dt, "n": n, "lat_ms": lat}
+
+
 def run_ours(root: Path, drafts: list[EventDraft], group: int, cap_s: float, options: JournalOptions) -> dict[str, Any]:
     rmrf(root)
     j = Journal.open(root, options=options)
@@ -352,6 +370,7 @@ def part_append(cfg: dict[str, Any], W: Path, text: D.Corpus) -> None:
     deferred = JournalOptions(seal_events=10**9, seal_on_close_min=10**9)
     plans: dict[str, list[tuple[str, Callable[[], dict[str, Any]]]]] = {
         "g1": [
+            ("raw", lambda: run_raw(d / "raw.bin", cfg["fsync_n"])),
             ("ours", lambda: run_ours(d / "j", drafts[: cfg["g1_n"]], 1, cap, default)),
             ("jsonl", lambda: run_jsonl(d / "a.jsonl", rows[: cfg["g1_n"]], 1, cap)),
             ("sqlite", lambda: run_sqlite(d / "a.sqlite", rows[: cfg["g1_n"]], 1, cap)),
@@ -949,13 +968,15 @@ def summary(cfg: dict[str, Any], info: dict[str, Any] | None) -> list[dict[str, 
 
     if "append" in P:
         a = P["append"]
-        raw = a["raw"]["write+fsync"]["p50_ms"]
+        raw = a["g1"]["raw"]["p50_ms"]  # measured in the same interleaved reps as ours
+        raw_p99 = a["g1"]["raw"]["p99_ms"]
         o1 = a["g1"]["ours"]
         row(
             "1",
             "durable append g=1, p50 latency",
             fmt(o1["p50_ms"], " ms"),
-            f"raw write 4KiB+fsync {fmt(raw, ' ms')} (fdatasync {fmt(a['raw']['write+fdatasync']['p50_ms'], ' ms')})",
+            f"raw write 4KiB+fsync {fmt(raw, ' ms')} (before the reps: fsync "
+            f"{fmt(a['raw']['write+fsync']['p50_ms'])}, fdatasync {fmt(a['raw']['write+fdatasync']['p50_ms'], ' ms')})",
             f"{o1['p50_ms'] / raw:.2f}x raw",
             "<= 1.3x raw fsync",
             o1["p50_ms"] <= 1.3 * raw,
@@ -964,8 +985,8 @@ def summary(cfg: dict[str, Any], info: dict[str, Any] | None) -> list[dict[str, 
             "1b",
             "durable append g=1, p99 latency",
             fmt(o1["p99_ms"], " ms"),
-            f"raw p99 {fmt(a['raw']['write+fsync']['p99_ms'], ' ms')}",
-            f"{o1['p99_ms'] / a['raw']['write+fsync']['p99_ms']:.2f}x",
+            f"raw p99 {fmt(raw_p99, ' ms')}",
+            f"{o1['p99_ms'] / raw_p99:.2f}x",
             "info",
             None,
         )
