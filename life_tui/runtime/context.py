@@ -1,0 +1,223 @@
+"""The context compiler: what the model sees, built deterministically from the session's state.
+
+Typed blocks in a fixed order, each with a token budget: system (base instructions + soul), project
+instructions (AGENTS.md or LIFE.md), skills catalogue, memory, earlier-conversation summaries,
+observations, tool definitions, then the history. The same state always compiles to the same request.
+
+Compaction is an event (``context.compacted``) naming the seq range it summarises; the compiled history
+leaves that range out and carries the summary instead. The events stay in the journal and a
+``context.expanded`` event brings the range back. Pinned user messages are never compacted. Summaries are
+extractive and deterministic (no model call), so compaction costs nothing and replays exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from life_tui.kernel.state import SoulProfile
+from life_tui.runtime.projection import ConversationState, MessageRecord
+from life_tui.runtime.providers.base import Message, SystemBlock, ToolCall, ToolDefinition
+
+BASE_INSTRUCTIONS = (
+    "You are an agent working in a terminal workstation. You can call tools to read and change the "
+    "workspace; every action you take is recorded. Prefer small, verifiable steps. When a tool call is "
+    "refused or blocked, do not retry it unchanged: explain and propose an alternative."
+)
+PROJECT_FILES = ("AGENTS.md", "LIFE.md")
+INTERRUPTED = "(no result: the run stopped before this call completed)"
+
+
+def estimate_tokens(text: str) -> int:
+    """Before a call, ~4 characters per token (the provider's reported usage is the truth afterwards)."""
+    return math.ceil(len(text) / 4) if text else 0
+
+
+@dataclass(frozen=True)
+class ContextBudgets:
+    window: int = 200_000
+    reserve_output: int = 8_192
+    system: int = 2_000
+    project: int = 8_000
+    skills: int = 2_000
+    memory: int = 6_000
+    summaries: int = 4_000
+    observations: int = 4_000
+    compact_at: float = 0.85
+    """Compact when the history fills this share of what is left for it."""
+    compact_to: float = 0.5
+    """...down to this share."""
+
+    @property
+    def input_budget(self) -> int:
+        return self.window - self.reserve_output
+
+
+@dataclass(frozen=True)
+class ContextInputs:
+    soul: SoulProfile = field(default_factory=SoulProfile)
+    project_instructions: str | None = None
+    skills_catalogue: str | None = None
+    memory: str | None = None
+    observations: str | None = None
+    tools: tuple[ToolDefinition, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompiledContext:
+    system: list[SystemBlock]
+    messages: list[Message]
+    tools: list[ToolDefinition]
+    tokens: int
+    history_tokens: int
+    history_budget: int
+    window: int
+
+    @property
+    def utilisation(self) -> float:
+        return self.tokens / self.window if self.window else 0.0
+
+
+def load_project_instructions(workspace: Path) -> str | None:
+    """AGENTS.md (or LIFE.md) at the workspace root, if present."""
+    parts = []
+    for name in PROJECT_FILES:
+        path = workspace / name
+        if path.is_file():
+            try:
+                parts.append(f"# {name}\n{path.read_text(encoding='utf-8', errors='replace')}")
+            except OSError:
+                continue
+    return "\n\n".join(parts) or None
+
+
+def _truncate(text: str, budget: int) -> str:
+    limit = budget * 4
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut + " …[truncated]"
+
+
+def _message_tokens(m: MessageRecord) -> int:
+    extra = sum(estimate_tokens(str(c.arguments)) + 8 for c in m.tool_calls)
+    return estimate_tokens(m.content) + estimate_tokens(m.reasoning or "") + extra + 4
+
+
+def _hidden(state: ConversationState) -> list[tuple[int, int]]:
+    return [(c.from_seq, c.to_seq) for c in state.compactions if not c.expanded]
+
+
+def visible_history(state: ConversationState) -> list[MessageRecord]:
+    """Messages not covered by an active compaction (pinned ones always stay)."""
+    ranges = _hidden(state)
+    return [m for m in state.messages if m.pinned or not any(a <= m.seq <= b for a, b in ranges)]
+
+
+def _to_messages(history: list[MessageRecord]) -> list[Message]:
+    """Neutral messages; every tool call gets exactly one result, orphans are dropped."""
+    out: list[Message] = []
+    answered = {m.tool_call_id for m in history if m.role == "tool"}
+    open_calls: dict[str, str] = {}
+    for m in history:
+        if m.role == "tool":
+            if m.tool_call_id in open_calls:
+                open_calls.pop(m.tool_call_id)
+                out.append(
+                    Message(role="tool", content=m.content, tool_call_id=m.tool_call_id, tool_name=m.tool_name, is_error=m.is_error)
+                )
+            continue
+        for call_id, name in list(open_calls.items()):  # a call that never got its result
+            out.append(Message(role="tool", content=INTERRUPTED, tool_call_id=call_id, tool_name=name, is_error=True))
+            open_calls.pop(call_id)
+        if m.role == "assistant":
+            calls = [ToolCall(id=c.id, name=c.name, arguments=dict(c.arguments)) for c in m.tool_calls]
+            out.append(Message(role="assistant", content=m.content, tool_calls=calls, reasoning=m.reasoning))
+            open_calls.update({c.id: c.name for c in m.tool_calls})
+        else:
+            out.append(Message(role="user", content=m.content))
+    for call_id, name in open_calls.items():
+        if call_id not in answered:
+            out.append(Message(role="tool", content=INTERRUPTED, tool_call_id=call_id, tool_name=name, is_error=True))
+    return out
+
+
+def compile_context(state: ConversationState, inputs: ContextInputs, budgets: ContextBudgets) -> CompiledContext:
+    system_text = inputs.soul.persona_block() + "\n\n" + BASE_INSTRUCTIONS
+    blocks = [SystemBlock(name="system", text=_truncate(system_text, budgets.system))]
+    optional = (
+        ("project", inputs.project_instructions, budgets.project),
+        ("skills", inputs.skills_catalogue, budgets.skills),
+        ("memory", inputs.memory, budgets.memory),
+    )
+    blocks += [SystemBlock(name=n, text=_truncate(t, b)) for n, t, b in optional if t]
+    summaries = [c for c in state.compactions if not c.expanded]
+    if summaries:
+        text = "\n\n".join(f"Earlier conversation (events #{c.from_seq}-#{c.to_seq}), summarised:\n{c.summary}" for c in summaries)
+        blocks.append(SystemBlock(name="summaries", text=_truncate(text, budgets.summaries)))
+    if inputs.observations:
+        blocks.append(SystemBlock(name="observations", text=_truncate(inputs.observations, budgets.observations)))
+    # Cache the stable prefix: everything before the history changes rarely.
+    blocks[-1] = SystemBlock(name=blocks[-1].name, text=blocks[-1].text, cache=True)
+    tools = list(inputs.tools)
+    fixed = sum(estimate_tokens(b.text) for b in blocks) + sum(
+        estimate_tokens(t.description) + estimate_tokens(str(t.input_schema)) + 8 for t in tools
+    )
+    history = visible_history(state)
+    history_tokens = sum(_message_tokens(m) for m in history)
+    history_budget = max(budgets.input_budget - fixed, 0)
+    return CompiledContext(
+        system=blocks,
+        messages=_to_messages(history),
+        tools=tools,
+        tokens=fixed + history_tokens,
+        history_tokens=history_tokens,
+        history_budget=history_budget,
+        window=budgets.window,
+    )
+
+
+def plan_compaction(state: ConversationState, compiled: CompiledContext, budgets: ContextBudgets) -> tuple[int, int] | None:
+    """The seq range to compact, or None. Ranges end before a user message and never touch the last one."""
+    if compiled.history_tokens <= compiled.history_budget * budgets.compact_at:
+        return None
+    history = visible_history(state)
+    users = [i for i, m in enumerate(history) if m.role == "user" and not m.pinned]
+    if len(users) < 2:
+        return None
+    target = compiled.history_budget * budgets.compact_to
+    remaining = compiled.history_tokens
+    end = None
+    for boundary in users[1:]:  # cut just before a user message, keeping the latest turn whole
+        removed = sum(_message_tokens(m) for m in history[:boundary] if not m.pinned)
+        end = boundary
+        if compiled.history_tokens - removed <= target:
+            break
+    if end is None or end == 0:
+        return None
+    chosen = [m for m in history[:end] if not m.pinned]
+    if not chosen:
+        return None
+    del remaining
+    return chosen[0].seq, chosen[-1].seq
+
+
+def summarise(messages: list[MessageRecord], limit_chars: int = 6_000) -> str:
+    """A deterministic extractive summary: who said what, which tools ran, first lines only."""
+    lines = []
+    for m in messages:
+        first = " ".join(m.content.split())[:200]
+        if m.role == "user":
+            lines.append(f"- user: {first}")
+        elif m.role == "assistant":
+            calls = ", ".join(c.name for c in m.tool_calls)
+            lines.append(f"- assistant: {first}" + (f" [called {calls}]" if calls else ""))
+        else:
+            status = "failed" if m.is_error else "ok"
+            lines.append(f"- {m.tool_name} {status}: {first[:120]}")
+    text = "\n".join(lines)
+    return text if len(text) <= limit_chars else text[: limit_chars - 20] + "\n- … (more)"

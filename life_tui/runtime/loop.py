@@ -1,0 +1,484 @@
+"""The agent loop: one user turn, run to a final answer or a limit.
+
+Per turn (tick): reconstruct (the folded state is current) -> regulate (homeostasis gate) -> compile context
+(compacting when the window fills) -> provider call (streaming deltas are events) -> execute tool calls
+(approval policy, tool gate, registry) -> persist (budget and mode). Each phase boundary is a
+``phase.entered`` event, so a trace is derivable from the journal alone. The run ends with exactly one
+``run.finished`` whose ``reason`` says why: final_answer, max_turns, budget, blocked, cancelled or error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+from life_tui.errors import LifeError
+from life_tui.finance.pricing import cost_usd, price_for
+from life_tui.journal.blobs import BlobStore
+from life_tui.kernel import kinds as k
+from life_tui.kernel.clock import Clock
+from life_tui.kernel.event import Actor, EventDraft
+from life_tui.kernel.ids import new_ulid
+from life_tui.kernel.state import BudgetState, OperatingMode, estimate_mode
+from life_tui.runtime.approvals import ApprovalPolicy, Decision, approval_id_for, arguments_hash
+from life_tui.runtime.context import (
+    CompiledContext,
+    ContextBudgets,
+    ContextInputs,
+    compile_context,
+    plan_compaction,
+    summarise,
+    visible_history,
+)
+from life_tui.runtime.projection import ConversationState
+from life_tui.runtime.providers.base import (
+    ModelRequest,
+    ModelResponse,
+    Provider,
+    ProviderError,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+)
+from life_tui.runtime.providers.retry import stream_with_retry
+from life_tui.runtime.regulation import GateDecision, Regulator
+from life_tui.runtime.writer import EventWriter
+from life_tui.tools.registry import ToolContext, ToolOutput, ToolRegistry
+
+INLINE_RESULT_LIMIT = 16_000
+PHASES = ("reconstruct", "regulate", "context", "provider", "tools", "persist")
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Per-run limits (one user turn); Life's BudgetState defaults."""
+
+    max_turns: int = 24
+    tokens: int = BudgetState().tokens_remaining
+    time_s: float = BudgetState().time_remaining_ms / 1000
+    cost_usd: float = BudgetState().cost_remaining_usd
+    tool_calls: int = BudgetState().tool_calls_remaining
+    errors: int = BudgetState().error_budget_remaining
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "max_turns": self.max_turns,
+            "tokens": self.tokens,
+            "time_s": self.time_s,
+            "cost_usd": self.cost_usd,
+            "tool_calls": self.tool_calls,
+            "errors": self.errors,
+        }
+
+
+class RunOutcome(msgspec.Struct, kw_only=True):
+    run_id: str
+    reason: str
+    final_answer: str | None = None
+    turns: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    error: str | None = None
+    exhausted: list[str] = []
+    denials: int = 0
+    duration_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    approval_id: str
+    call_id: str
+    tool_name: str
+    arguments: dict[str, Any]
+    arguments_hash: str
+    reason: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class ApprovalAnswer:
+    decision: str
+    """``granted``, ``denied`` or ``expired``."""
+    scope: str = "once"
+    reason: str = ""
+    by: str = "user"
+
+
+class Approver(Protocol):
+    async def __call__(self, request: ApprovalRequest) -> ApprovalAnswer: ...
+
+
+class ToolExecutor(Protocol):
+    async def __call__(self, call: ToolCall, context: ToolContext) -> tuple[ToolOutput, float]: ...
+
+
+@dataclass
+class LoopDeps:
+    writer: EventWriter
+    state: Callable[[], ConversationState]
+    provider: Callable[[], Provider]
+    tools: ToolRegistry
+    policy: Callable[[], ApprovalPolicy]
+    approver: Approver
+    regulator: Regulator
+    clock: Clock
+    workspace: Path
+    blobs: BlobStore
+    budgets: ContextBudgets
+    inputs: Callable[[], ContextInputs]
+    execute: ToolExecutor | None = None
+    price_overrides: dict[str, Any] = field(default_factory=dict)
+    max_tokens: int = 4096
+    thinking_budget: int | None = None
+    retry_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+class AgentLoop:
+    def __init__(self, deps: LoopDeps) -> None:
+        self.d = deps
+
+    # ------------------------------------------------------------------------------------- helpers
+    def _draft(self, payload: k.Payload, *, actor: str = Actor.AGENT, run_id: str | None = None) -> EventDraft:
+        return EventDraft(kind=payload.KIND, payload=payload, actor=actor, run_id=run_id or self._run_id)
+
+    async def _write(self, *payloads: k.Payload, actor: str = Actor.AGENT) -> None:
+        await self.d.writer.write(*(self._draft(p, actor=actor) for p in payloads))
+
+    async def _phase(self, phase: str, turn: int) -> None:
+        await self._write(k.PhaseEntered(phase=phase, tick=turn), actor=Actor.SYSTEM)
+
+    def _remaining(self, limits: RunLimits) -> BudgetState:
+        run = self.d.state().run
+        elapsed_ms = (self.d.clock.now_us() - run.started_at) / 1000 if run.started_at else 0.0
+        return BudgetState(
+            tokens_remaining=limits.tokens - run.tokens,
+            time_remaining_ms=int(limits.time_s * 1000 - elapsed_ms),
+            cost_remaining_usd=round(limits.cost_usd - run.cost_usd, 8),
+            tool_calls_remaining=limits.tool_calls - run.tool_calls,
+            error_budget_remaining=limits.errors - run.errors,
+        )
+
+    # -------------------------------------------------------------------------------------- the run
+    async def run(self, prompt: str, limits: RunLimits, *, pinned: bool = False) -> RunOutcome:
+        self._run_id = new_ulid()
+        self._denials = 0
+        started = time.perf_counter()
+        provider = self.d.provider()
+        await self._write(k.UserMessage(content=prompt, pinned=pinned), actor=Actor.USER)
+        await self._write(
+            k.RunStarted(provider=provider.name, model=provider.model, max_turns=limits.max_turns),
+            actor=Actor.SYSTEM,
+        )
+        outcome: RunOutcome
+        try:
+            outcome = await self._turns(limits)
+        except asyncio.CancelledError:
+            await self.d.writer.drain()
+            outcome = RunOutcome(run_id=self._run_id, reason="cancelled")
+            await self._finish(outcome)
+            raise
+        except (LifeError, OSError) as exc:
+            outcome = RunOutcome(run_id=self._run_id, reason="error", error=str(exc))
+            await self._write(k.RunErrored(error=str(exc)), actor=Actor.SYSTEM)
+        await self._finish(outcome)
+        outcome.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        return outcome
+
+    async def _finish(self, outcome: RunOutcome) -> None:
+        run = self.d.state().run
+        state = self.d.state()
+        outcome.turns = run.turns
+        outcome.cost_usd = round(run.cost_usd, 8)
+        outcome.denials = self._denials
+        usage = {
+            "input_tokens": state.input_tokens,
+            "output_tokens": state.output_tokens,
+            "cached_tokens": state.cached_tokens,
+        }
+        outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens = (
+            usage["input_tokens"],
+            usage["output_tokens"],
+            usage["cached_tokens"],
+        )
+        await self._write(
+            k.RunFinished(reason=outcome.reason, turns=run.turns, final_answer=outcome.final_answer, usage={
+                "tokens": run.tokens, "tool_calls": run.tool_calls, "errors": run.errors
+            }),
+            actor=Actor.SYSTEM,
+        )
+
+    async def _turns(self, limits: RunLimits) -> RunOutcome:
+        turn = 0
+        while True:
+            turn += 1
+            await self._phase("reconstruct", turn)
+            remaining = self._remaining(limits)
+            if remaining.exhausted:
+                return RunOutcome(run_id=self._run_id, reason="budget", exhausted=remaining.exhausted)
+            if turn > limits.max_turns:
+                return RunOutcome(run_id=self._run_id, reason="max_turns")
+            await self._phase("regulate", turn)
+            gate = await self._gate(lambda: self.d.regulator.before_model_call(self.d.state(), self.d.clock.now_us()))
+            if not gate.allow or gate.skip_model:
+                return RunOutcome(run_id=self._run_id, reason="blocked", error=gate.reason or "blocked by regulation")
+            await self._phase("context", turn)
+            compiled = await self._compile()
+            await self._phase("provider", turn)
+            response = await self._call_model(compiled, gate)
+            if response is None:
+                return RunOutcome(run_id=self._run_id, reason="error", error=self._last_error)
+            if response.tool_calls:
+                await self._phase("tools", turn)
+                for call in response.tool_calls:
+                    await self._tool(call, gate)
+            await self._phase("persist", turn)
+            await self._persist(limits, compiled)
+            if not response.tool_calls:
+                return RunOutcome(run_id=self._run_id, reason="final_answer", final_answer=response.text)
+
+    async def _gate(self, ask: Callable[[], GateDecision]) -> GateDecision:
+        try:
+            decision = ask()
+        except Exception as exc:  # noqa: BLE001 - a failing regulator must never block the loop
+            await self._write(
+                k.ErrorRaised(message=f"regulator failed, allowing: {exc}", source="regulator", is_error=False),
+                actor=Actor.SYSTEM,
+            )
+            return GateDecision()
+        if decision.events:
+            await self.d.writer.write(*decision.events)
+        return decision
+
+    async def _compile(self) -> CompiledContext:
+        inputs = self.d.inputs()
+        compiled = compile_context(self.d.state(), inputs, self.d.budgets)
+        span = plan_compaction(self.d.state(), compiled, self.d.budgets)
+        if span is not None:
+            covered = [m for m in visible_history(self.d.state()) if span[0] <= m.seq <= span[1] and not m.pinned]
+            await self._write(
+                k.ContextCompacted(
+                    from_seq=span[0],
+                    to_seq=span[1],
+                    summary=summarise(covered),
+                    tokens_before=compiled.tokens,
+                    tokens_after=0,
+                ),
+                actor=Actor.SYSTEM,
+            )
+            compiled = compile_context(self.d.state(), inputs, self.d.budgets)
+        return compiled
+
+    async def _call_model(self, compiled: CompiledContext, gate: GateDecision) -> ModelResponse | None:
+        provider = self.d.provider()
+        tools = compiled.tools
+        if gate.allowed_tools is not None:
+            tools = [t for t in tools if t.name in gate.allowed_tools]
+        request = ModelRequest(
+            model=gate.model_override or provider.model,
+            system=compiled.system,
+            messages=compiled.messages,
+            tools=tools,
+            max_tokens=self.d.max_tokens,
+            thinking_budget=self.d.thinking_budget,
+        )
+        response: ModelResponse | None = None
+        text: list[str] = []
+
+        async def on_retry(attempt: int, error: ProviderError, delay: float) -> None:
+            await self._write(
+                k.ErrorRaised(
+                    message=f"{provider.name} call failed ({error.message}); retry {attempt} in {delay:.1f} s",
+                    source="provider",
+                    is_error=False,
+                ),
+                actor=Actor.SYSTEM,
+            )
+
+        try:
+            async for item in stream_with_retry(provider, request, on_retry=on_retry, sleep=self.d.retry_sleep):
+                if isinstance(item, TextDelta):
+                    text.append(item.text)
+                    self.d.writer.submit([self._draft(k.AssistantTextDelta(delta=item.text))])
+                elif isinstance(item, ReasoningDelta):
+                    self.d.writer.submit([self._draft(k.AssistantReasoningDelta(delta=item.text))])
+                else:
+                    response = item
+        except asyncio.CancelledError:
+            await self.d.writer.drain()
+            if text:
+                await self._write(k.AssistantMessage(content="".join(text), model=provider.model, stop_reason="cancelled"))
+            raise
+        except ProviderError as exc:
+            await self.d.writer.drain()
+            self._last_error = f"{provider.name}: {exc}"
+            await self._write(
+                k.AssistantMessage(content="".join(text), model=provider.model, stop_reason="error"),
+                k.ErrorRaised(message=self._last_error, source="provider"),
+            )
+            return None
+        if response is None:
+            self._last_error = f"{provider.name} ended its stream without a response"
+            await self._write(k.ErrorRaised(message=self._last_error, source="provider"))
+            return None
+        await self.d.writer.drain()
+        usage = response.usage
+        if response.recorded_cost_usd is not None:
+            cost = response.recorded_cost_usd
+        else:
+            overrides = {m: msgspec.convert(p, _price_type()) for m, p in self.d.price_overrides.items()}
+            price, _known = price_for(response.model or provider.model, overrides, provider=provider.name)
+            cost = cost_usd(
+                price,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cached_tokens=usage.cached_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+            )
+        await self._write(
+            k.AssistantMessage(
+                content=response.text,
+                model=response.model or provider.model,
+                reasoning=response.reasoning or None,
+                tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+                stop_reason=response.stop_reason,
+                usage=msgspec.to_builtins(usage),
+                cost_usd=cost,
+            )
+        )
+        return response
+
+    async def _tool(self, call: ToolCall, gate: GateDecision) -> None:
+        tools = self.d.tools
+        spec = tools.get(call.name) if call.name in tools else None
+        capabilities = spec.capabilities_for(call.arguments) if spec else []
+        await self._write(
+            k.ToolCallRequested(call_id=call.id, tool_name=call.name, arguments=call.arguments, capabilities=capabilities)
+        )
+
+        async def fail(error: str, *, executed: bool = False) -> None:
+            await self._write(k.ToolCallFailed(call_id=call.id, tool_name=call.name, error=error), actor=Actor.TOOL)
+
+        if spec is None:
+            await fail(f"there is no tool named {call.name!r}")
+            return
+        if gate.allowed_tools is not None and call.name not in gate.allowed_tools:
+            await fail(f"{call.name} is not available right now: {gate.reason or 'narrowed by regulation'}")
+            return
+        try:
+            tools.validate(call.name, call.arguments)
+        except LifeError as exc:
+            await fail(f"invalid arguments: {exc}")
+            return
+        decision, why = self.d.policy().decide(call.name, read_only=spec.annotations.read_only, capabilities=capabilities)
+        if decision is Decision.DENY:
+            self._denials += 1
+            await fail(f"not allowed: {why}")
+            return
+        if decision is Decision.ASK and not await self._ask(call, why):
+            self._denials += 1
+            return
+        tool_gate = await self._gate(
+            lambda: self.d.regulator.before_tool_call(self.d.state(), call.name, spec.annotations.read_only, self.d.clock.now_us())
+        )
+        if not tool_gate.allow:
+            await fail(f"blocked by regulation: {tool_gate.reason}")
+            return
+        await self._write(k.ToolCallStarted(call_id=call.id, tool_name=call.name), actor=Actor.TOOL)
+        context = ToolContext(workspace=self.d.workspace, session_id=self.d.writer.session_id, call_id=call.id)
+        if self.d.execute is not None:
+            output, duration_ms = await self.d.execute(call, context)
+        else:
+            t0 = time.perf_counter()
+            output = await tools.run(call.name, call.arguments, context)
+            duration_ms = round((time.perf_counter() - t0) * 1000, 3)
+        result, blob = output.content, None
+        if len(result) > INLINE_RESULT_LIMIT:
+            blob = await asyncio.to_thread(self.d.blobs.put, result.encode())
+            half = INLINE_RESULT_LIMIT // 2
+            result = f"{result[:half]}\n… [{len(result) - INLINE_RESULT_LIMIT} characters omitted; blob {blob}] …\n{result[-half:]}"
+        await self._write(
+            k.ToolCallCompleted(
+                call_id=call.id,
+                tool_name=call.name,
+                result=result,
+                result_blob=blob,
+                duration_ms=duration_ms,
+                is_error=output.is_error,
+            ),
+            actor=Actor.TOOL,
+        )
+
+    async def _ask(self, call: ToolCall, why: str) -> bool:
+        """Request an approval and wait for the answer; True when the call may run."""
+        policy = self.d.policy()
+        approval_id = approval_id_for(call.id)
+        digest = arguments_hash(call.name, call.arguments)
+        expires_at = self.d.clock.now_us() + int(policy.expiry_s * 1_000_000)
+        await self._write(
+            k.ApprovalRequested(
+                approval_id=approval_id,
+                call_id=call.id,
+                tool_name=call.name,
+                arguments=call.arguments,
+                arguments_hash=digest,
+                risk="medium",
+                expires_at=expires_at,
+            ),
+            actor=Actor.SYSTEM,
+        )
+        request = ApprovalRequest(approval_id, call.id, call.name, call.arguments, digest, why, expires_at)
+        try:
+            answer = await asyncio.wait_for(self.d.approver(request), timeout=policy.expiry_s)
+        except TimeoutError:
+            answer = ApprovalAnswer("expired")
+        if answer.decision == "granted":
+            await self._write(k.ApprovalGranted(approval_id=approval_id, scope=answer.scope, by=answer.by), actor=Actor.USER)
+            return True
+        if answer.decision == "expired":
+            await self._write(k.ApprovalExpired(approval_id=approval_id), actor=Actor.SYSTEM)
+            error = "nobody approved this call in time (the approval expired)"
+        else:
+            await self._write(k.ApprovalDenied(approval_id=approval_id, reason=answer.reason, by=answer.by), actor=Actor.USER)
+            error = f"the user denied this call{': ' + answer.reason if answer.reason else ''}"
+        await self._write(k.ToolCallFailed(call_id=call.id, tool_name=call.name, error=error), actor=Actor.TOOL)
+        return False
+
+    async def _persist(self, limits: RunLimits, compiled: CompiledContext) -> None:
+        state = self.d.state()
+        remaining = self._remaining(limits)
+        await self._write(
+            k.BudgetUpdated(budget=msgspec.to_builtins(remaining), reason="tick"),
+            actor=Actor.SYSTEM,
+        )
+        vector = msgspec.structs.replace(state.vector, context_pressure=round(compiled.utilisation, 4))
+        mode = estimate_mode(vector, len(state.pending))
+        if mode is not state.mode:
+            await self._write(
+                k.ModeChanged(previous=state.mode.value, mode=mode.value, reason=_mode_reason(mode)),
+                actor=Actor.SYSTEM,
+            )
+
+
+def _mode_reason(mode: OperatingMode) -> str:
+    return {
+        OperatingMode.ASK_HUMAN: "approvals are pending",
+        OperatingMode.RECOVER: "consecutive errors reached the circuit breaker",
+        OperatingMode.SLEEP: "progress is complete",
+        OperatingMode.EXPLORE: "uncertainty or context pressure is high",
+        OperatingMode.VERIFY: "side effects are piling up",
+        OperatingMode.EXECUTE: "steady progress",
+    }[mode]
+
+
+def _price_type() -> type:
+    from life_tui.finance.pricing import Price
+
+    return Price

@@ -1,0 +1,289 @@
+"""``runtime.Session``: the one API the TUI, the headless CLI and the MCP server use.
+
+A Session is one branch of one journal session, with its provider, tools, approval policy and regulator.
+It submits user turns to the loop, streams the resulting events (only once they are durable: subscribers
+read the journal, never the loop's memory), answers approvals, cancels, forks and switches provider. Its
+state is the journal's fold, kept current incrementally as its own writes become durable, and rebuilt
+from a snapshot when the session is reopened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from life_tui.errors import Conflict, InvalidInput, NotFound
+from life_tui.journal.blobs import BlobStore
+from life_tui.journal.catalog import MAIN
+from life_tui.journal.snapshots import fold
+from life_tui.journal.store import Journal
+from life_tui.journal.subscribe import Subscription
+from life_tui.kernel import kinds as k
+from life_tui.kernel.clock import Clock, SystemClock
+from life_tui.kernel.event import Actor, Event, EventDraft
+from life_tui.kernel.state import SoulProfile
+from life_tui.runtime.approvals import ApprovalMode, ApprovalPolicy, parse_rules
+from life_tui.runtime.config import Settings
+from life_tui.runtime.context import ContextBudgets, ContextInputs, load_project_instructions
+from life_tui.runtime.loop import (
+    AgentLoop,
+    ApprovalAnswer,
+    ApprovalRequest,
+    Approver,
+    LoopDeps,
+    RunLimits,
+    RunOutcome,
+    ToolExecutor,
+)
+from life_tui.runtime.projection import ConversationProjection, ConversationState
+from life_tui.runtime.providers import ProviderSpec, build
+from life_tui.runtime.providers.base import Provider, ToolDefinition
+from life_tui.runtime.regulation import AllowAll, Regulator
+from life_tui.runtime.writer import EventWriter
+from life_tui.tools.basic import default_registry
+from life_tui.tools.registry import ToolRegistry
+
+
+def limits_from(settings: Settings, **overrides: Any) -> RunLimits:
+    b = settings.budget
+    base = RunLimits(
+        max_turns=b.max_turns, tokens=b.tokens, time_s=b.time_s, cost_usd=b.cost_usd, tool_calls=b.tool_calls, errors=b.errors
+    )
+    return replace(base, **{key: v for key, v in overrides.items() if v is not None})
+
+
+@dataclass
+class SessionOptions:
+    """How a Session runs: everything front ends may choose. Defaults suit an interactive session."""
+
+    settings: Settings = field(default_factory=Settings)
+    approval_mode: ApprovalMode | None = None
+    interactive: bool = True
+    """False (headless): an approval nobody can give is denied at once instead of waiting."""
+    tools: ToolRegistry | None = None
+    regulator: Regulator | None = None
+    soul: SoulProfile = field(default_factory=SoulProfile)
+    clock: Clock | None = None
+    executor: ToolExecutor | None = None
+    approver: Approver | None = None
+    retry_sleep: Any = None
+
+
+class Session:
+    """A live session branch. Create with :meth:`create` or :meth:`open`; use from one asyncio loop."""
+
+    def __init__(
+        self, journal: Journal, session_id: str, branch: str, workspace: Path, provider: Provider, options: SessionOptions
+    ) -> None:
+        self.journal = journal
+        self.session_id = session_id
+        self.branch = branch
+        self.workspace = workspace
+        self.options = options
+        self._provider = provider
+        self.clock = options.clock or journal.clock or SystemClock()
+        self.tools = options.tools or default_registry()
+        self.regulator = options.regulator or AllowAll()
+        self._projection = ConversationProjection()
+        self._state = fold(journal, self._projection, session_id, branch).state
+        self._writer = EventWriter(journal, session_id, branch, self._on_durable)
+        self._approvals: dict[str, asyncio.Future[ApprovalAnswer]] = {}
+        self._run: asyncio.Task[RunOutcome] | None = None
+        self._project = load_project_instructions(workspace)
+        settings = options.settings
+        mode = options.approval_mode or ApprovalMode(settings.approvals.mode)
+        self._policy_base = ApprovalPolicy(mode=mode, rules=parse_rules(settings.approvals.rules), expiry_s=settings.approvals.expiry_s)
+        thinking = settings.defaults.thinking_budget or None
+        self._loop = AgentLoop(
+            LoopDeps(
+                writer=self._writer,
+                state=lambda: self._state,
+                provider=lambda: self._provider,
+                tools=self.tools,
+                policy=self.policy,
+                approver=options.approver or self._wait_for_approval,
+                regulator=self.regulator,
+                clock=self.clock,
+                workspace=workspace,
+                blobs=BlobStore(journal.layout.blobs, journal.fs),
+                budgets=ContextBudgets(window=settings.context.window),
+                inputs=self._inputs,
+                execute=options.executor,
+                price_overrides=settings.prices,
+                max_tokens=settings.defaults.max_tokens,
+                thinking_budget=thinking,
+                retry_sleep=options.retry_sleep or asyncio.sleep,
+            )
+        )
+
+    # ------------------------------------------------------------------------------- construction
+    @classmethod
+    async def create(
+        cls, journal: Journal, *, name: str, workspace: Path, provider: Provider, options: SessionOptions | None = None
+    ) -> Session:
+        workspace = workspace.resolve()
+        info = await asyncio.to_thread(journal.create_session, name, workspace=str(workspace), config={"provider": f"{provider.name}:{provider.model}"})
+        return cls(journal, info.session_id, MAIN, workspace, provider, options or SessionOptions())
+
+    @classmethod
+    async def open(
+        cls,
+        journal: Journal,
+        session_id: str,
+        *,
+        branch: str = MAIN,
+        provider: Provider,
+        workspace: Path | None = None,
+        options: SessionOptions | None = None,
+    ) -> Session:
+        info = journal.session(session_id)
+        journal.branch(session_id, branch)
+        root = workspace or Path(info.workspace or ".")
+        session = cls(journal, session_id, branch, root.resolve(), provider, options or SessionOptions())
+        await session._writer.write(
+            EventDraft(kind=k.SessionResumed.KIND, payload=k.SessionResumed(front_end="runtime"), actor=Actor.SYSTEM)
+        )
+        return session
+
+    # -------------------------------------------------------------------------------- state access
+    def _on_durable(self, events: list[Event]) -> None:
+        for e in events:
+            self._state = self._projection.apply(self._state, e)
+
+    @property
+    def state(self) -> ConversationState:
+        return self._state
+
+    @property
+    def provider(self) -> Provider:
+        return self._provider
+
+    def policy(self) -> ApprovalPolicy:
+        return replace(self._policy_base, session_grants=frozenset(self._state.session_grants))
+
+    def _inputs(self) -> ContextInputs:
+        tools = tuple(ToolDefinition(name=s.name, description=s.description, input_schema=s.input_schema) for s in self.tools.specs())
+        return ContextInputs(soul=self.options.soul, project_instructions=self._project, tools=tools)
+
+    def subscribe(self, after: int = 0, kinds: list[str] | None = None) -> Subscription:
+        """This branch's durable events after seq ``after``, then live ones."""
+        return self.journal.subscribe(self.session_id, self.branch, after=after, kinds=kinds)
+
+    @property
+    def running(self) -> bool:
+        return self._run is not None and not self._run.done()
+
+    # ------------------------------------------------------------------------------------- turns
+    async def submit(self, prompt: str, *, limits: RunLimits | None = None, pinned: bool = False) -> RunOutcome:
+        """Run one user turn to its end; the events stream to subscribers as they become durable."""
+        task = self.start(prompt, limits=limits, pinned=pinned)
+        return await task
+
+    def start(self, prompt: str, *, limits: RunLimits | None = None, pinned: bool = False) -> asyncio.Task[RunOutcome]:
+        """Start a turn in the background; returns its task (``cancel()`` stops it)."""
+        if self.running:
+            raise Conflict("a turn is already running in this session", hint="wait for it or cancel it")
+        if not prompt.strip():
+            raise InvalidInput("the prompt is empty")
+        chosen = limits or limits_from(self.options.settings)
+        self._run = asyncio.get_running_loop().create_task(self._loop.run(prompt, chosen, pinned=pinned))
+        return self._run
+
+    async def cancel(self) -> RunOutcome | None:
+        """Stop the running turn; its partial output and a ``run.finished(cancelled)`` are recorded."""
+        if not self.running:
+            return None
+        assert self._run is not None
+        self._run.cancel()
+        try:
+            await self._run
+        except asyncio.CancelledError:
+            pass
+        await self._writer.drain()
+        return RunOutcome(run_id=self._state.run.run_id or "", reason="cancelled")
+
+    # --------------------------------------------------------------------------------- approvals
+    async def _wait_for_approval(self, request: ApprovalRequest) -> ApprovalAnswer:
+        if not self.options.interactive:
+            return ApprovalAnswer(
+                "denied", reason="approval needed but nobody can answer in headless mode (pass --yes to allow)", by="policy"
+            )
+        future: asyncio.Future[ApprovalAnswer] = asyncio.get_running_loop().create_future()
+        self._approvals[request.approval_id] = future
+        try:
+            return await future
+        finally:
+            self._approvals.pop(request.approval_id, None)
+
+    def pending_approvals(self) -> list[str]:
+        return sorted(self._approvals)
+
+    def approve(self, approval_id: str, *, scope: str = "once") -> None:
+        """Approve a pending call, once or for the rest of the session (``scope="session"``)."""
+        if scope not in ("once", "session"):
+            raise InvalidInput(f"unknown approval scope {scope!r}", hint="use once or session")
+        self._answer(approval_id, ApprovalAnswer("granted", scope=scope))
+
+    def deny(self, approval_id: str, reason: str = "") -> None:
+        self._answer(approval_id, ApprovalAnswer("denied", reason=reason))
+
+    def _answer(self, approval_id: str, answer: ApprovalAnswer) -> None:
+        future = self._approvals.get(approval_id)
+        if future is None or future.done():
+            raise NotFound(f"no pending approval {approval_id!r}", hint="it may have expired or been answered")
+        future.set_result(answer)
+
+    # ------------------------------------------------------------------------------ branch, provider
+    async def fork(self, at_seq: int, name: str) -> Session:
+        """A new Session on a branch that shares this one up to ``at_seq``."""
+        await self._writer.drain()
+        await asyncio.to_thread(self.journal.fork, self.session_id, self.branch, at_seq, name)
+        return Session(self.journal, self.session_id, name, self.workspace, self._provider, self.options)
+
+    async def switch_provider(self, provider: Provider) -> None:
+        previous = f"{self._provider.name}:{self._provider.model}"
+        self._provider = provider
+        await self._writer.write(
+            EventDraft(
+                kind=k.ProviderSwitched.KIND,
+                payload=k.ProviderSwitched(provider=provider.name, model=provider.model, previous=previous),
+                actor=Actor.USER,
+            )
+        )
+
+    async def switch_to(self, spec: str) -> None:
+        """Switch with a ``name:model`` spec (for example ``openai:gpt-4.1`` or ``scripted:demo``)."""
+        await self.switch_provider(build(ProviderSpec.parse(spec)))
+
+    async def expand(self, compaction_seq: int) -> None:
+        """Bring a compacted range back into context (the reverse of a ``context.compacted``)."""
+        if not any(c.seq == compaction_seq and not c.expanded for c in self._state.compactions):
+            raise NotFound(f"no active compaction at event {compaction_seq}")
+        await self._writer.write(
+            EventDraft(kind=k.ContextExpanded.KIND, payload=k.ContextExpanded(compaction_seq=compaction_seq), actor=Actor.USER)
+        )
+
+    async def record(self, *drafts: EventDraft) -> list[Event]:
+        """Append events through this session's ordered writer (front ends' own events: notes, pins...)."""
+        return await self._writer.write(*drafts)
+
+    async def close(self) -> None:
+        if self.running:
+            await self.cancel()
+        await self._writer.drain()
+        self._writer.close()
+        await self._provider.aclose()
+
+
+def on_events(session: Session, callback: Callable[[list[Event]], None]) -> Callable[[], None]:
+    """Call ``callback`` with this branch's durable events as they are stored (from the writer thread)."""
+
+    def relay(events: list[Event]) -> None:
+        mine = [e for e in events if e.session_id == session.session_id and e.branch == session.branch]
+        if mine:
+            callback(mine)
+
+    return session.journal.on_durable(relay)
