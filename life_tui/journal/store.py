@@ -312,15 +312,17 @@ class Journal(JournalView):
             staged: dict[Key, tuple[int, str]] = {}
             for session_id, branch, item, base in items:
                 key = (session_id, branch)
-                head = staged.get(key) or self._pending_heads.get(key)
-                if base is not None:
-                    if head is not None or self._catalog.branch(session_id, branch) is not None:
-                        raise Conflict(f"session {session_id} already has a branch {branch!r}")
-                    head = base
-                elif head is None:
-                    head = self._durable_head(session_id, branch)
-                else:  # a head assigned earlier in this process: the branch may have been deleted since
-                    self._check_not_deleted(session_id, branch)
+                head = staged.get(key)
+                if head is None:  # first event of this branch in the call: resolve and check once
+                    head = self._pending_heads.get(key)
+                    if base is not None:
+                        if head is not None or self._catalog.branch(session_id, branch) is not None:
+                            raise Conflict(f"session {session_id} already has a branch {branch!r}")
+                        head = base
+                    elif head is None:
+                        head = self._durable_head(session_id, branch)
+                    else:  # a head assigned earlier in this process: the branch may have been deleted since
+                        self._check_not_deleted(session_id, branch)
                 event, encoded = self._stamp(session_id, branch, item, head)
                 staged[key] = (event.seq, event.hash)
                 group.events.append(event)
@@ -480,15 +482,10 @@ class Journal(JournalView):
             )
         if self._catalog.branch(session_id, name) is not None:
             raise Conflict(f"session {session_id} already has a branch {name!r}", hint="choose another name")
-        fork_event = self.get(session_id, from_branch, at_seq) if at_seq else None
-        payload = k.BranchCreated(
-            name=name,
-            parent=from_branch,
-            fork_seq=at_seq,
-            fork_event_id=fork_event.event_id if fork_event else None,
-        )
+        fork_id, fork_hash = self.event_ref(session_id, from_branch, at_seq) if at_seq else (None, "")
+        payload = k.BranchCreated(name=name, parent=from_branch, fork_seq=at_seq, fork_event_id=fork_id)
         draft = EventDraft(kind=payload.KIND, payload=payload, actor=actor)
-        base = (at_seq, fork_event.hash if fork_event else "")
+        base = (at_seq, fork_hash)
         self._commit(self._submit([(session_id, name, draft, base)]))
         return self.branch(session_id, name)
 

@@ -102,6 +102,13 @@ class _Segments:
             events = [e for e in events if e.kind in kinds]
         return events
 
+    def read_cells(self, entry: SegmentEntry, row: int, columns: list[str]) -> dict[str, Any]:
+        """A few columns of one row (reads only those columns of one row group)."""
+        pf, starts = self.file(entry)
+        group = next(i for i in range(len(starts) - 1) if starts[i] <= row < starts[i + 1])
+        table = pf.read_row_group(group, columns=columns).slice(row - starts[group], 1)
+        return {name: table.column(name)[0].as_py() for name in columns}
+
 
 class JournalView:
     """Read access to one journal directory. Thread-safe: the writer's flusher updates it under a lock."""
@@ -305,7 +312,26 @@ class JournalView:
         info = self.branch(session_id, branch)
         if seq == info.head:
             return info.head_hash
-        return self.get(session_id, branch, seq).hash
+        return self.event_ref(session_id, branch, seq)[1]
+
+    def event_ref(self, session_id: str, branch: str, seq: int) -> tuple[str, str]:
+        """``(event_id, hash)`` of the event at ``seq`` in the view, reading two columns of one row group."""
+        owner = next((name for name, lo, hi in self.ancestry(session_id, branch) if lo < seq <= hi), None)
+        if owner is None or seq > self.head(session_id, branch):
+            raise NotFound(f"session {session_id} branch {branch!r} has no event {seq}")
+        key = (session_id, owner)
+        with self._state_lock:
+            slices = list(self._index.get(key, ()))
+            runs = [run for run in ((self._sealing or {}).get(key), self._tail.get(key)) if run]
+        for run in runs:
+            if run[0].seq <= seq <= run[-1].seq:
+                event = run[seq - run[0].seq]
+                return event.event_id, event.hash
+        for entry, sl in slices:
+            if sl.seq_min <= seq <= sl.seq_max:
+                cells = self._segments.read_cells(entry, sl.row + seq - sl.seq_min, ["event_id", "hash"])
+                return str(cells["event_id"]), str(cells["hash"])
+        raise NotFound(f"session {session_id} branch {branch!r} has no event {seq}")
 
     def tail_size(self) -> int:
         """Events in the unsealed tail (not counting a seal in progress)."""

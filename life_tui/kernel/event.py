@@ -25,6 +25,9 @@ DEFAULT_TENANT = "local"
 DEFAULT_AGENT = "agent"
 
 
+NO_PAYLOAD = msgspec.Raw(b"null")
+
+
 class Actor(StrEnum):
     """Who caused an event."""
 
@@ -34,7 +37,7 @@ class Actor(StrEnum):
     TOOL = "tool"
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True):
+class Event(msgspec.Struct, frozen=True):
     """One stored event. Immutable; every field but ``payload`` is set by the journal or the caller's draft.
 
     ``occurred_at`` is microseconds since the Unix epoch (UTC). ``seq`` counts from 1 per (session, branch);
@@ -57,9 +60,14 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     trace_id: str | None = None
     span_id: str | None = None
     schema_version: int = SCHEMA_VERSION
-    payload: msgspec.Raw
+    payload: msgspec.Raw = NO_PAYLOAD
+    """Required: the default only lets events be built positionally (fast); decoding refuses its absence."""
     prev_hash: str = ""
     hash: str = ""
+
+    def __post_init__(self) -> None:
+        if self.payload is NO_PAYLOAD:
+            raise ValueError(f"event {self.event_id} has no payload")
 
     @property
     def event_type(self) -> str:
