@@ -34,6 +34,22 @@ class ExitCode(IntEnum):
     """The journal refused writes after an I/O failure (for example a failed fsync); reopen to recover."""
     CONFLICT = 9
     """The request conflicts with stored state (a branch or session that exists already, a closed session)."""
+    BUDGET_EXHAUSTED = 10
+    """Headless: a run stopped because a budget ran out (cost, tokens, time, tool calls or errors)."""
+    MAX_TURNS = 11
+    """Headless: a run stopped after ``--max-turns`` model turns without a final answer."""
+    DENIED = 12
+    """Headless: the run finished, but a tool call was denied (approval needed and nobody could give it:
+    headless "ask" means deny unless ``--yes``; or a rule or the mode refused it)."""
+    PROVIDER = 13
+    """Headless: the model provider failed (after its retries); the message names the error."""
+    NOT_CONFIGURED = 14
+    """No model provider is configured; the message says how to configure one (``--provider scripted:demo``
+    runs the built-in scripted demo)."""
+    BLOCKED = 15
+    """Headless: regulation (homeostasis) blocked the run."""
+    DIVERGED = 16
+    """``life-tui replay``: the replay did not reproduce the recording; the message names the first divergence."""
     INTERRUPTED = 130
     """Interrupted by the user (Ctrl+C)."""
 

@@ -51,7 +51,7 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    """life-tui: the workstation, its journal and (in later releases) its headless and MCP modes."""
+    """life-tui: the workstation and its journal; `life-tui --headless --help` for headless runs."""
     set_journal_override(journal)
     if ctx.invoked_subcommand is None:
         typer.echo(
@@ -60,12 +60,43 @@ def main(
         )
 
 
+def _command_names() -> set[str]:
+    names = {g.name for g in app.registered_groups if g.name}
+    for c in app.registered_commands:
+        name = c.name or (c.callback.__name__.lower().replace("_", "-") if c.callback else None)
+        if name:
+            names.add(name)
+    return names
+
+
+def headless_argv(argv: list[str]) -> list[str] | None:
+    """The headless app's arguments when ``--headless`` comes before any subcommand, else None.
+
+    Options before ``--headless`` (``--journal DIR``, or headless options written first) are kept.
+    """
+    if "--headless" not in argv:
+        return None
+    at = argv.index("--headless")
+    commands = _command_names()
+    if any(token in commands for token in argv[:at]):
+        return None
+    return argv[:at] + argv[at + 1 :]
+
+
 def run() -> None:
     """Console-script entry: one line on stderr and a documented exit code for every known error.
 
-    Usage errors are typer's own (exit 2, with the command's usage line).
+    Usage errors are typer's own (exit 2, with the command's usage line). ``--headless`` before any
+    subcommand hands the rest of the command line to the headless app (:mod:`life_tui.cli.headless`),
+    imported only then.
     """
     try:
+        rest = headless_argv(sys.argv[1:])
+        if rest is not None:
+            from life_tui.cli import headless
+
+            headless.main(rest)
+            return
         app()
     except LifeError as exc:
         print(f"life-tui: {exc}", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 A script is a list of turns (or ``{"model": ..., "turns": [...]}``). Each turn may have ``text``,
 ``reasoning``, ``tool_calls`` (``name``, ``arguments``, optional ``id``), ``usage``, ``stop_reason``,
-``chunk_chars`` (stream the text in pieces of this size), ``delay_ms`` (between pieces) and ``error``
+``chunk_chars`` (stream the text in pieces of this size), ``delay_ms`` (between pieces), ``cost_usd`` (what
+the turn is billed, as if a paid model had answered; scripted turns are otherwise free) and ``error``
 (``{message, retryable, status}``: the call fails instead). Turns are answered in order; a script that
 runs out fails with a clear error. ``scripted:demo`` is the built-in demo, labelled as such wherever it
 is shown.
@@ -54,6 +55,7 @@ class ScriptedTurn(msgspec.Struct, frozen=True, kw_only=True):
     stop_reason: str | None = None
     chunk_chars: int = 12
     delay_ms: float = 0.0
+    cost_usd: float | None = None
     error: ScriptedError | None = None
 
 
@@ -138,6 +140,7 @@ class ScriptedProvider:
             stop_reason=stop,  # type: ignore[arg-type]
             usage=usage,
             model=self.model,
+            recorded_cost_usd=turn.cost_usd,
         )
 
     async def aclose(self) -> None:
