@@ -104,12 +104,8 @@ class JournalCorrupt(JournalError):
 
     exit_code = ExitCode.CORRUPT
 
-    def __init__(
-        self, message: str, *, path: str, offset: int | None = None, hint: str | None = None
-    ) -> None:
-        super().__init__(
-            message, hint=hint or "run `life-tui verify` for a full report; nothing damaged was served"
-        )
+    def __init__(self, message: str, *, path: str, offset: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint or "run `life-tui verify` for a full report; nothing damaged was served")
         self.path = path
         self.offset = offset
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from life_tui import __version__
-from life_tui.cli import journal_cmds, session_cmds
+from life_tui.cli import journal_cmds, replay_cmd, session_cmds
 from life_tui.cli.common import set_journal_override
 from life_tui.errors import ExitCode, LifeError
 
@@ -32,6 +32,7 @@ app.command("import")(journal_cmds.import_)
 app.command()(journal_cmds.export)
 app.command()(journal_cmds.verify)
 app.command()(journal_cmds.doctor)
+app.command()(replay_cmd.replay)
 
 
 def _version(value: bool) -> None:

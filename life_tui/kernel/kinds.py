@@ -147,11 +147,12 @@ class PhaseEntered(Payload, frozen=True, kw_only=True, omit_defaults=True):
 
 @register("run.started", "Loop")
 class RunStarted(Payload, frozen=True, kw_only=True, omit_defaults=True):
-    """A user turn started running."""
+    """A user turn started running, with the limits it runs under (so a replay can apply the same)."""
 
     provider: str
     model: str | None = None
     max_turns: int | None = None
+    limits: dict[str, float] = {}
 
 
 @register("run.finished", "Loop")

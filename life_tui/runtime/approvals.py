@@ -62,6 +62,8 @@ class ApprovalPolicy:
             return Decision.DENY, f"denied by rule {rule.pattern!r}"
         if self.mode is ApprovalMode.PLAN and not read_only:
             return Decision.DENY, "plan mode allows only read-only tools"
+        if tool_name in self.session_grants:  # the user's answer to an earlier ask, rule-made or not
+            return Decision.ALLOW, "approved for this session"
         if any(r.decision is Decision.ASK for r in matched):
             if self.mode is ApprovalMode.AUTO:
                 return Decision.ALLOW, "auto mode"
@@ -70,8 +72,6 @@ class ApprovalPolicy:
             return Decision.ALLOW, "allowed by rule"
         if read_only:
             return Decision.ALLOW, "read-only tool"
-        if tool_name in self.session_grants:
-            return Decision.ALLOW, "approved for this session"
         if self.mode is ApprovalMode.AUTO:
             return Decision.ALLOW, "auto mode"
         return Decision.ASK, "tools that change things ask first"

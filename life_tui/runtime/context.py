@@ -128,7 +128,13 @@ def _to_messages(history: list[MessageRecord]) -> list[Message]:
             if m.tool_call_id in open_calls:
                 open_calls.pop(m.tool_call_id)
                 out.append(
-                    Message(role="tool", content=m.content, tool_call_id=m.tool_call_id, tool_name=m.tool_name, is_error=m.is_error)
+                    Message(
+                        role="tool",
+                        content=m.content,
+                        tool_call_id=m.tool_call_id,
+                        tool_name=m.tool_name,
+                        is_error=m.is_error,
+                    )
                 )
             continue
         for call_id, name in list(open_calls.items()):  # a call that never got its result
@@ -157,7 +163,9 @@ def compile_context(state: ConversationState, inputs: ContextInputs, budgets: Co
     blocks += [SystemBlock(name=n, text=_truncate(t, b)) for n, t, b in optional if t]
     summaries = [c for c in state.compactions if not c.expanded]
     if summaries:
-        text = "\n\n".join(f"Earlier conversation (events #{c.from_seq}-#{c.to_seq}), summarised:\n{c.summary}" for c in summaries)
+        text = "\n\n".join(
+            f"Earlier conversation (events #{c.from_seq}-#{c.to_seq}), summarised:\n{c.summary}" for c in summaries
+        )
         blocks.append(SystemBlock(name="summaries", text=_truncate(text, budgets.summaries)))
     if inputs.observations:
         blocks.append(SystemBlock(name="observations", text=_truncate(inputs.observations, budgets.observations)))
@@ -181,11 +189,20 @@ def compile_context(state: ConversationState, inputs: ContextInputs, budgets: Co
     )
 
 
-def plan_compaction(state: ConversationState, compiled: CompiledContext, budgets: ContextBudgets) -> tuple[int, int] | None:
-    """The seq range to compact, or None. Ranges end before a user message and never touch the last one."""
+def plan_compaction(
+    state: ConversationState, compiled: CompiledContext, budgets: ContextBudgets
+) -> tuple[int, int] | None:
+    """The seq range to compact, or None. Ranges end before a user message and never touch the last one.
+
+    A range the user expanded again stays expanded while the history still fits the window: only what
+    follows it is compacted (it would otherwise be re-compacted on the very next turn, undoing the expansion).
+    """
     if compiled.history_tokens <= compiled.history_budget * budgets.compact_at:
         return None
     history = visible_history(state)
+    if compiled.history_tokens <= compiled.history_budget:
+        floor = max((c.to_seq for c in state.compactions if c.expanded), default=0)
+        history = [m for m in history if m.seq > floor]
     users = [i for i, m in enumerate(history) if m.role == "user" and not m.pinned]
     if len(users) < 2:
         return None

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import msgspec
 
 from life_tui.errors import LifeError
-from life_tui.finance.pricing import cost_usd, price_for
+from life_tui.finance.pricing import Price, cost_usd, price_for
 from life_tui.journal.blobs import BlobStore
 from life_tui.kernel import kinds as k
 from life_tui.kernel.clock import Clock
@@ -135,6 +135,8 @@ class LoopDeps:
     budgets: ContextBudgets
     inputs: Callable[[], ContextInputs]
     execute: ToolExecutor | None = None
+    decide: Callable[[ToolCall], tuple[Decision, str] | None] | None = None
+    """Overrides the approval policy per call when it returns a decision (replay reproduces recorded ones)."""
     price_overrides: dict[str, Any] = field(default_factory=dict)
     max_tokens: int = 4096
     thinking_budget: int | None = None
@@ -152,8 +154,12 @@ class AgentLoop:
     async def _write(self, *payloads: k.Payload, actor: str = Actor.AGENT) -> None:
         await self.d.writer.write(*(self._draft(p, actor=actor) for p in payloads))
 
+    def _note(self, *payloads: k.Payload, actor: str = Actor.SYSTEM) -> None:
+        """Queue events without waiting: they become durable with the next write the loop waits for."""
+        self.d.writer.submit([self._draft(p, actor=actor) for p in payloads])
+
     async def _phase(self, phase: str, turn: int) -> None:
-        await self._write(k.PhaseEntered(phase=phase, tick=turn), actor=Actor.SYSTEM)
+        self._note(k.PhaseEntered(phase=phase, tick=turn))
 
     def _remaining(self, limits: RunLimits) -> BudgetState:
         run = self.d.state().run
@@ -170,11 +176,16 @@ class AgentLoop:
     async def run(self, prompt: str, limits: RunLimits, *, pinned: bool = False) -> RunOutcome:
         self._run_id = new_ulid()
         self._denials = 0
+        self._limits = limits
+        before = self.d.state()
+        self._usage_before = (before.input_tokens, before.output_tokens, before.cached_tokens)
         started = time.perf_counter()
         provider = self.d.provider()
         await self._write(k.UserMessage(content=prompt, pinned=pinned), actor=Actor.USER)
         await self._write(
-            k.RunStarted(provider=provider.name, model=provider.model, max_turns=limits.max_turns),
+            k.RunStarted(
+                provider=provider.name, model=provider.model, max_turns=limits.max_turns, limits=limits.as_dict()
+            ),
             actor=Actor.SYSTEM,
         )
         outcome: RunOutcome
@@ -193,15 +204,17 @@ class AgentLoop:
         return outcome
 
     async def _finish(self, outcome: RunOutcome) -> None:
+        await self.d.writer.settle()
         run = self.d.state().run
         state = self.d.state()
         outcome.turns = run.turns
         outcome.cost_usd = round(run.cost_usd, 8)
         outcome.denials = self._denials
+        # The run's own usage: the session's totals now, less what they were when the run started.
         usage = {
-            "input_tokens": state.input_tokens,
-            "output_tokens": state.output_tokens,
-            "cached_tokens": state.cached_tokens,
+            "input_tokens": state.input_tokens - self._usage_before[0],
+            "output_tokens": state.output_tokens - self._usage_before[1],
+            "cached_tokens": state.cached_tokens - self._usage_before[2],
         }
         outcome.input_tokens, outcome.output_tokens, outcome.cached_tokens = (
             usage["input_tokens"],
@@ -209,9 +222,12 @@ class AgentLoop:
             usage["cached_tokens"],
         )
         await self._write(
-            k.RunFinished(reason=outcome.reason, turns=run.turns, final_answer=outcome.final_answer, usage={
-                "tokens": run.tokens, "tool_calls": run.tool_calls, "errors": run.errors
-            }),
+            k.RunFinished(
+                reason=outcome.reason,
+                turns=run.turns,
+                final_answer=outcome.final_answer,
+                usage={"tokens": run.tokens, "tool_calls": run.tool_calls, "errors": run.errors},
+            ),
             actor=Actor.SYSTEM,
         )
 
@@ -220,6 +236,7 @@ class AgentLoop:
         while True:
             turn += 1
             await self._phase("reconstruct", turn)
+            await self.d.writer.settle()
             remaining = self._remaining(limits)
             if remaining.exhausted:
                 return RunOutcome(run_id=self._run_id, reason="budget", exhausted=remaining.exhausted)
@@ -245,9 +262,10 @@ class AgentLoop:
                 return RunOutcome(run_id=self._run_id, reason="final_answer", final_answer=response.text)
 
     async def _gate(self, ask: Callable[[], GateDecision]) -> GateDecision:
+        await self.d.writer.settle()
         try:
             decision = ask()
-        except Exception as exc:  # noqa: BLE001 - a failing regulator must never block the loop
+        except Exception as exc:
             await self._write(
                 k.ErrorRaised(message=f"regulator failed, allowing: {exc}", source="regulator", is_error=False),
                 actor=Actor.SYSTEM,
@@ -258,6 +276,7 @@ class AgentLoop:
         return decision
 
     async def _compile(self) -> CompiledContext:
+        await self.d.writer.settle()
         inputs = self.d.inputs()
         compiled = compile_context(self.d.state(), inputs, self.d.budgets)
         span = plan_compaction(self.d.state(), compiled, self.d.budgets)
@@ -295,7 +314,7 @@ class AgentLoop:
         async def on_retry(attempt: int, error: ProviderError, delay: float) -> None:
             await self._write(
                 k.ErrorRaised(
-                    message=f"{provider.name} call failed ({error.message}); retry {attempt} in {delay:.1f} s",
+                    message=f"{error.message}; retry {attempt} in {delay:.1f} s",
                     source="provider",
                     is_error=False,
                 ),
@@ -314,11 +333,13 @@ class AgentLoop:
         except asyncio.CancelledError:
             await self.d.writer.drain()
             if text:
-                await self._write(k.AssistantMessage(content="".join(text), model=provider.model, stop_reason="cancelled"))
+                await self._write(
+                    k.AssistantMessage(content="".join(text), model=provider.model, stop_reason="cancelled")
+                )
             raise
         except ProviderError as exc:
             await self.d.writer.drain()
-            self._last_error = f"{provider.name}: {exc}"
+            self._last_error = str(exc)  # adapters already name themselves in their messages
             await self._write(
                 k.AssistantMessage(content="".join(text), model=provider.model, stop_reason="error"),
                 k.ErrorRaised(message=self._last_error, source="provider"),
@@ -328,12 +349,11 @@ class AgentLoop:
             self._last_error = f"{provider.name} ended its stream without a response"
             await self._write(k.ErrorRaised(message=self._last_error, source="provider"))
             return None
-        await self.d.writer.drain()
         usage = response.usage
         if response.recorded_cost_usd is not None:
             cost = response.recorded_cost_usd
         else:
-            overrides = {m: msgspec.convert(p, _price_type()) for m, p in self.d.price_overrides.items()}
+            overrides: dict[str, Price] = {m: msgspec.convert(p, Price) for m, p in self.d.price_overrides.items()}
             price, _known = price_for(response.model or provider.model, overrides, provider=provider.name)
             cost = cost_usd(
                 price,
@@ -342,7 +362,7 @@ class AgentLoop:
                 cached_tokens=usage.cached_tokens,
                 cache_write_tokens=usage.cache_write_tokens,
             )
-        await self._write(
+        self._note(
             k.AssistantMessage(
                 content=response.text,
                 model=response.model or provider.model,
@@ -351,7 +371,8 @@ class AgentLoop:
                 stop_reason=response.stop_reason,
                 usage=msgspec.to_builtins(usage),
                 cost_usd=cost,
-            )
+            ),
+            actor=Actor.AGENT,
         )
         return response
 
@@ -359,8 +380,11 @@ class AgentLoop:
         tools = self.d.tools
         spec = tools.get(call.name) if call.name in tools else None
         capabilities = spec.capabilities_for(call.arguments) if spec else []
-        await self._write(
-            k.ToolCallRequested(call_id=call.id, tool_name=call.name, arguments=call.arguments, capabilities=capabilities)
+        self._note(
+            k.ToolCallRequested(
+                call_id=call.id, tool_name=call.name, arguments=call.arguments, capabilities=capabilities
+            ),
+            actor=Actor.AGENT,
         )
 
         async def fail(error: str, *, executed: bool = False) -> None:
@@ -377,7 +401,14 @@ class AgentLoop:
         except LifeError as exc:
             await fail(f"invalid arguments: {exc}")
             return
-        decision, why = self.d.policy().decide(call.name, read_only=spec.annotations.read_only, capabilities=capabilities)
+        await self.d.writer.settle()
+        if self._remaining(self._limits).tool_calls_remaining <= 0:
+            await fail("not run: the run's tool-call budget is exhausted")
+            return
+        forced = self.d.decide(call) if self.d.decide is not None else None
+        decision, why = forced or self.d.policy().decide(
+            call.name, read_only=spec.annotations.read_only, capabilities=capabilities
+        )
         if decision is Decision.DENY:
             self._denials += 1
             await fail(f"not allowed: {why}")
@@ -386,25 +417,31 @@ class AgentLoop:
             self._denials += 1
             return
         tool_gate = await self._gate(
-            lambda: self.d.regulator.before_tool_call(self.d.state(), call.name, spec.annotations.read_only, self.d.clock.now_us())
+            lambda: self.d.regulator.before_tool_call(
+                self.d.state(), call.name, spec.annotations.read_only, self.d.clock.now_us()
+            )
         )
         if not tool_gate.allow:
             await fail(f"blocked by regulation: {tool_gate.reason}")
             return
         await self._write(k.ToolCallStarted(call_id=call.id, tool_name=call.name), actor=Actor.TOOL)
         context = ToolContext(workspace=self.d.workspace, session_id=self.d.writer.session_id, call_id=call.id)
-        if self.d.execute is not None:
-            output, duration_ms = await self.d.execute(call, context)
-        else:
-            t0 = time.perf_counter()
-            output = await tools.run(call.name, call.arguments, context)
+        t0 = time.perf_counter()
+        try:
+            if self.d.execute is not None:
+                output, duration_ms = await self.d.execute(call, context)
+            else:
+                output = await tools.run(call.name, call.arguments, context)
+                duration_ms = round((time.perf_counter() - t0) * 1000, 3)
+        except Exception as exc:  # a broken tool is an error result, never a crashed run
+            output = ToolOutput(f"{call.name} raised {type(exc).__name__}: {exc}", is_error=True)
             duration_ms = round((time.perf_counter() - t0) * 1000, 3)
         result, blob = output.content, None
         if len(result) > INLINE_RESULT_LIMIT:
             blob = await asyncio.to_thread(self.d.blobs.put, result.encode())
             half = INLINE_RESULT_LIMIT // 2
             result = f"{result[:half]}\n… [{len(result) - INLINE_RESULT_LIMIT} characters omitted; blob {blob}] …\n{result[-half:]}"
-        await self._write(
+        self._note(
             k.ToolCallCompleted(
                 call_id=call.id,
                 tool_name=call.name,
@@ -422,6 +459,12 @@ class AgentLoop:
         approval_id = approval_id_for(call.id)
         digest = arguments_hash(call.name, call.arguments)
         expires_at = self.d.clock.now_us() + int(policy.expiry_s * 1_000_000)
+        # Waiting on a person is the ask_human mode (Life's first rule), for exactly as long as the wait lasts.
+        previous = self.d.state().mode
+        asking = previous is not OperatingMode.ASK_HUMAN
+        ask_human = k.ModeChanged(
+            previous=previous.value, mode=OperatingMode.ASK_HUMAN.value, reason=_mode_reason(OperatingMode.ASK_HUMAN)
+        )
         await self._write(
             k.ApprovalRequested(
                 approval_id=approval_id,
@@ -432,39 +475,52 @@ class AgentLoop:
                 risk="medium",
                 expires_at=expires_at,
             ),
+            *([ask_human] if asking else []),
             actor=Actor.SYSTEM,
         )
         request = ApprovalRequest(approval_id, call.id, call.name, call.arguments, digest, why, expires_at)
+
+        async def record(decision: k.Payload, actor: str, reason: str) -> None:
+            """The decision, and the end of ask_human, in one durable write."""
+            drafts = [self._draft(decision, actor=actor)]
+            if asking:
+                back = k.ModeChanged(previous=OperatingMode.ASK_HUMAN.value, mode=previous.value, reason=reason)
+                drafts.append(self._draft(back, actor=Actor.SYSTEM))
+            await self.d.writer.write(*drafts)
+
         try:
-            answer = await asyncio.wait_for(self.d.approver(request), timeout=policy.expiry_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands just after the answer.
+            async with asyncio.timeout(policy.expiry_s):
+                answer = await self.d.approver(request)
         except TimeoutError:
             answer = ApprovalAnswer("expired")
+        except asyncio.CancelledError:  # the run was cancelled while waiting: the request must not stay open
+            cancelled = k.ApprovalDenied(approval_id=approval_id, reason="the run was cancelled", by="system")
+            await record(cancelled, Actor.SYSTEM, "the run was cancelled")
+            raise
         if answer.decision == "granted":
-            await self._write(k.ApprovalGranted(approval_id=approval_id, scope=answer.scope, by=answer.by), actor=Actor.USER)
+            granted = k.ApprovalGranted(approval_id=approval_id, scope=answer.scope, by=answer.by)
+            await record(granted, Actor.USER, "the approval was answered")
             return True
         if answer.decision == "expired":
-            await self._write(k.ApprovalExpired(approval_id=approval_id), actor=Actor.SYSTEM)
+            await record(k.ApprovalExpired(approval_id=approval_id), Actor.SYSTEM, "the approval expired")
             error = "nobody approved this call in time (the approval expired)"
         else:
-            await self._write(k.ApprovalDenied(approval_id=approval_id, reason=answer.reason, by=answer.by), actor=Actor.USER)
+            denied = k.ApprovalDenied(approval_id=approval_id, reason=answer.reason, by=answer.by)
+            await record(denied, Actor.USER, "the approval was answered")
             error = f"the user denied this call{': ' + answer.reason if answer.reason else ''}"
         await self._write(k.ToolCallFailed(call_id=call.id, tool_name=call.name, error=error), actor=Actor.TOOL)
         return False
 
     async def _persist(self, limits: RunLimits, compiled: CompiledContext) -> None:
+        await self.d.writer.settle()
         state = self.d.state()
         remaining = self._remaining(limits)
-        await self._write(
-            k.BudgetUpdated(budget=msgspec.to_builtins(remaining), reason="tick"),
-            actor=Actor.SYSTEM,
-        )
+        self._note(k.BudgetUpdated(budget=msgspec.to_builtins(remaining), reason="tick"))
         vector = msgspec.structs.replace(state.vector, context_pressure=round(compiled.utilisation, 4))
         mode = estimate_mode(vector, len(state.pending))
         if mode is not state.mode:
-            await self._write(
-                k.ModeChanged(previous=state.mode.value, mode=mode.value, reason=_mode_reason(mode)),
-                actor=Actor.SYSTEM,
-            )
+            self._note(k.ModeChanged(previous=state.mode.value, mode=mode.value, reason=_mode_reason(mode)))
 
 
 def _mode_reason(mode: OperatingMode) -> str:
@@ -476,9 +532,3 @@ def _mode_reason(mode: OperatingMode) -> str:
         OperatingMode.VERIFY: "side effects are piling up",
         OperatingMode.EXECUTE: "steady progress",
     }[mode]
-
-
-def _price_type() -> type:
-    from life_tui.finance.pricing import Price
-
-    return Price

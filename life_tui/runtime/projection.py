@@ -150,10 +150,15 @@ class ConversationProjection:
         data = event.payload_dict()
         if kind == "user.message":
             state.messages.append(
-                MessageRecord(seq=event.seq, role="user", content=str(data.get("content", "")), pinned=bool(data.get("pinned")))
+                MessageRecord(
+                    seq=event.seq, role="user", content=str(data.get("content", "")), pinned=bool(data.get("pinned"))
+                )
             )
         elif kind == "assistant.message":
-            calls = [ToolCallRecord(id=str(c.get("id")), name=str(c.get("name")), arguments=c.get("arguments") or {}) for c in data.get("tool_calls", [])]
+            calls = [
+                ToolCallRecord(id=str(c.get("id")), name=str(c.get("name")), arguments=c.get("arguments") or {})
+                for c in data.get("tool_calls", [])
+            ]
             state.messages.append(
                 MessageRecord(
                     seq=event.seq,

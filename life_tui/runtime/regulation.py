@@ -32,7 +32,9 @@ ALLOW = GateDecision()
 class Regulator(Protocol):
     def before_model_call(self, state: ConversationState, now_us: int) -> GateDecision: ...
 
-    def before_tool_call(self, state: ConversationState, tool_name: str, read_only: bool, now_us: int) -> GateDecision: ...
+    def before_tool_call(
+        self, state: ConversationState, tool_name: str, read_only: bool, now_us: int
+    ) -> GateDecision: ...
 
 
 class AllowAll:

@@ -148,14 +148,21 @@ class RecordedDecisions:
                 self._asked.add(str(d["call_id"]))
                 requested.add(str(d["call_id"]))
             elif e.kind == "approval.granted":
-                self._answers[str(d["approval_id"])] = ApprovalAnswer("granted", scope=str(d.get("scope", "once")), by=str(d.get("by", "user")))
+                self._answers[str(d["approval_id"])] = ApprovalAnswer(
+                    "granted", scope=str(d.get("scope", "once")), by=str(d.get("by", "user"))
+                )
             elif e.kind == "approval.denied":
-                self._answers[str(d["approval_id"])] = ApprovalAnswer("denied", reason=str(d.get("reason", "")), by=str(d.get("by", "user")))
+                self._answers[str(d["approval_id"])] = ApprovalAnswer(
+                    "denied", reason=str(d.get("reason", "")), by=str(d.get("by", "user"))
+                )
             elif e.kind == "approval.expired":
                 self._answers[str(d["approval_id"])] = ApprovalAnswer("expired")
-            elif e.kind == "tool.call_failed" and str(d.get("error", "")).startswith("not allowed: "):
-                if str(d["call_id"]) not in requested:
-                    self._denied[str(d["call_id"])] = str(d["error"])[len("not allowed: ") :]
+            elif (
+                e.kind == "tool.call_failed"
+                and str(d.get("error", "")).startswith("not allowed: ")
+                and str(d["call_id"]) not in requested
+            ):
+                self._denied[str(d["call_id"])] = str(d["error"])[len("not allowed: ") :]
 
     def decide(self, call: ToolCall) -> tuple[Decision, str]:
         if call.id in self._denied:
@@ -175,7 +182,7 @@ def _error_turns(turns: list[RecordedTurn], events: list[Event]) -> list[Recorde
     for turn in turns:
         if turn.response.stop_reason == "error":
             message = errors.get(turn.seq + 1, "recorded provider error")
-            out.append(ProviderError(message.split(": ", 1)[-1], retryable=False))
+            out.append(ProviderError(message, retryable=False))
         else:
             out.append(turn)
     return out
@@ -196,7 +203,7 @@ class _RecordedProvider(ReplayProvider):
         self._run = min(self._run + 1, len(self._identities) - 1)
         self.name, self.model = self._identities[self._run]
 
-    async def stream(self, request: Any) -> Any:  # type: ignore[override]
+    async def stream(self, request: Any) -> Any:
         if self._i < len(self._items) and isinstance(self._items[self._i], ProviderError):
             error = self._items[self._i]
             self._i += 1
@@ -215,7 +222,14 @@ def _user_turns(events: list[Event]) -> list[tuple[Event, RunLimits]]:
             pending = e
         elif e.kind == "run.started" and pending is not None:
             raw = e.payload_dict().get("limits") or {}
-            limits = RunLimits(**{k: (int(v) if k in ("max_turns", "tokens", "tool_calls", "errors") else float(v)) for k, v in raw.items() if k in RunLimits.__dataclass_fields__})
+            limits = RunLimits(
+                max_turns=int(raw.get("max_turns", RunLimits.max_turns)),
+                tokens=int(raw.get("tokens", RunLimits.tokens)),
+                time_s=float(raw.get("time_s", RunLimits.time_s)),
+                cost_usd=float(raw.get("cost_usd", RunLimits.cost_usd)),
+                tool_calls=int(raw.get("tool_calls", RunLimits.tool_calls)),
+                errors=int(raw.get("errors", RunLimits.errors)),
+            )
             turns.append((pending, limits))
             pending = None
     return turns
@@ -246,12 +260,15 @@ async def replay_branch(
         clock=None,
     )
     identities = [
-        (str(d.get("provider")), str(d.get("model") or "")) for d in (e.payload_dict() for e in recorded if e.kind == "run.started")
+        (str(d.get("provider")), str(d.get("model") or ""))
+        for d in (e.payload_dict() for e in recorded if e.kind == "run.started")
     ]
     provider = _RecordedProvider(_error_turns(recorded_turns(recorded), recorded), identities)
     journal = Journal.open(scratch / "journal", options=JournalOptions(background=False))
     try:
-        session = await Session.create(journal, name=f"replay of {info.name}", workspace=root, provider=provider, options=options)
+        session = await Session.create(
+            journal, name=f"replay of {info.name}", workspace=root, provider=provider, options=options
+        )
         for message, limits in turns:
             provider.next_run()
             data = message.payload_dict()
@@ -295,7 +312,14 @@ async def continue_live(
     taken = {b.name for b in journal.branches(session_id)}
     branch_name = name or next(f"live-{i}" for i in range(1, len(taken) + 2) if f"live-{i}" not in taken)
     journal.fork(session_id, branch, fork_seq, branch_name)
-    session = Session(journal, session_id, branch_name, Path(journal.session(session_id).workspace or "."), provider, options or SessionOptions())
+    session = Session(
+        journal,
+        session_id,
+        branch_name,
+        Path(journal.session(session_id).workspace or "."),
+        provider,
+        options or SessionOptions(),
+    )
     outcomes = []
     todo = [(m, lim) for m, lim in runs if m.seq > fork_seq]
     for message, limits in todo:

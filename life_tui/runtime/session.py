@@ -50,7 +50,12 @@ from life_tui.tools.registry import ToolRegistry
 def limits_from(settings: Settings, **overrides: Any) -> RunLimits:
     b = settings.budget
     base = RunLimits(
-        max_turns=b.max_turns, tokens=b.tokens, time_s=b.time_s, cost_usd=b.cost_usd, tool_calls=b.tool_calls, errors=b.errors
+        max_turns=b.max_turns,
+        tokens=b.tokens,
+        time_s=b.time_s,
+        cost_usd=b.cost_usd,
+        tool_calls=b.tool_calls,
+        errors=b.errors,
     )
     return replace(base, **{key: v for key, v in overrides.items() if v is not None})
 
@@ -69,6 +74,8 @@ class SessionOptions:
     clock: Clock | None = None
     executor: ToolExecutor | None = None
     approver: Approver | None = None
+    decide: Any = None
+    """Per-call approval decisions that override the policy (the replay runner's recorded decisions)."""
     retry_sleep: Any = None
 
 
@@ -76,7 +83,13 @@ class Session:
     """A live session branch. Create with :meth:`create` or :meth:`open`; use from one asyncio loop."""
 
     def __init__(
-        self, journal: Journal, session_id: str, branch: str, workspace: Path, provider: Provider, options: SessionOptions
+        self,
+        journal: Journal,
+        session_id: str,
+        branch: str,
+        workspace: Path,
+        provider: Provider,
+        options: SessionOptions,
     ) -> None:
         self.journal = journal
         self.session_id = session_id
@@ -95,7 +108,9 @@ class Session:
         self._project = load_project_instructions(workspace)
         settings = options.settings
         mode = options.approval_mode or ApprovalMode(settings.approvals.mode)
-        self._policy_base = ApprovalPolicy(mode=mode, rules=parse_rules(settings.approvals.rules), expiry_s=settings.approvals.expiry_s)
+        self._policy_base = ApprovalPolicy(
+            mode=mode, rules=parse_rules(settings.approvals.rules), expiry_s=settings.approvals.expiry_s
+        )
         thinking = settings.defaults.thinking_budget or None
         self._loop = AgentLoop(
             LoopDeps(
@@ -112,6 +127,7 @@ class Session:
                 budgets=ContextBudgets(window=settings.context.window),
                 inputs=self._inputs,
                 execute=options.executor,
+                decide=options.decide,
                 price_overrides=settings.prices,
                 max_tokens=settings.defaults.max_tokens,
                 thinking_budget=thinking,
@@ -125,7 +141,12 @@ class Session:
         cls, journal: Journal, *, name: str, workspace: Path, provider: Provider, options: SessionOptions | None = None
     ) -> Session:
         workspace = workspace.resolve()
-        info = await asyncio.to_thread(journal.create_session, name, workspace=str(workspace), config={"provider": f"{provider.name}:{provider.model}"})
+        info = await asyncio.to_thread(
+            journal.create_session,
+            name,
+            workspace=str(workspace),
+            config={"provider": f"{provider.name}:{provider.model}"},
+        )
         return cls(journal, info.session_id, MAIN, workspace, provider, options or SessionOptions())
 
     @classmethod
@@ -165,7 +186,10 @@ class Session:
         return replace(self._policy_base, session_grants=frozenset(self._state.session_grants))
 
     def _inputs(self) -> ContextInputs:
-        tools = tuple(ToolDefinition(name=s.name, description=s.description, input_schema=s.input_schema) for s in self.tools.specs())
+        tools = tuple(
+            ToolDefinition(name=s.name, description=s.description, input_schema=s.input_schema)
+            for s in self.tools.specs()
+        )
         return ContextInputs(soul=self.options.soul, project_instructions=self._project, tools=tools)
 
     def subscribe(self, after: int = 0, kinds: list[str] | None = None) -> Subscription:
@@ -197,11 +221,16 @@ class Session:
         if not self.running:
             return None
         assert self._run is not None
-        self._run.cancel()
+        run = self._run
+        run.cancel()
         try:
-            await self._run
+            outcome = await run
         except asyncio.CancelledError:
-            pass
+            me = asyncio.current_task()
+            if not run.cancelled() or (me is not None and me.cancelling()):
+                raise  # the caller itself was cancelled: that is not ours to swallow
+        else:
+            return outcome  # it finished before the cancellation reached it
         await self._writer.drain()
         return RunOutcome(run_id=self._state.run.run_id or "", reason="cancelled")
 
@@ -209,7 +238,9 @@ class Session:
     async def _wait_for_approval(self, request: ApprovalRequest) -> ApprovalAnswer:
         if not self.options.interactive:
             return ApprovalAnswer(
-                "denied", reason="approval needed but nobody can answer in headless mode (pass --yes to allow)", by="policy"
+                "denied",
+                reason="approval needed but nobody can answer in headless mode (pass --yes to allow)",
+                by="policy",
             )
         future: asyncio.Future[ApprovalAnswer] = asyncio.get_running_loop().create_future()
         self._approvals[request.approval_id] = future
@@ -263,7 +294,9 @@ class Session:
         if not any(c.seq == compaction_seq and not c.expanded for c in self._state.compactions):
             raise NotFound(f"no active compaction at event {compaction_seq}")
         await self._writer.write(
-            EventDraft(kind=k.ContextExpanded.KIND, payload=k.ContextExpanded(compaction_seq=compaction_seq), actor=Actor.USER)
+            EventDraft(
+                kind=k.ContextExpanded.KIND, payload=k.ContextExpanded(compaction_seq=compaction_seq), actor=Actor.USER
+            )
         )
 
     async def record(self, *drafts: EventDraft) -> list[Event]:

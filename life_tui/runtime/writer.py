@@ -16,6 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from life_tui.journal.store import Journal
 from life_tui.kernel.event import Event, EventDraft
 
+# Kinds the loop's decisions never read back (its fold ignores them or the loop does not consult them):
+# they may ride along with the next durable write instead of costing an fsync of their own.
+NOTES = frozenset({"phase.entered", "assistant.text_delta", "assistant.reasoning_delta", "budget.updated"})
+
 
 class EventWriter:
     def __init__(
@@ -29,6 +33,7 @@ class EventWriter:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-writer")
         self._flusher: asyncio.Task[None] | None = None
         self._failed: BaseException | None = None
+        self._unsettled = 0
 
     def submit(self, drafts: list[EventDraft]) -> asyncio.Future[list[Event]]:
         """Queue drafts; the future resolves with their events once durable (or with the write error)."""
@@ -38,6 +43,7 @@ class EventWriter:
             future.set_exception(self._failed)
             return future
         self._queue.append((drafts, future))
+        self._unsettled += sum(1 for d in drafts if d.kind not in NOTES)
         if self._flusher is None or self._flusher.done():
             self._flusher = loop.create_task(self._flush())
         return future
@@ -45,6 +51,17 @@ class EventWriter:
     async def write(self, *drafts: EventDraft) -> list[Event]:
         # Shielded: a cancelled run still gets the events it asked for stored, in order.
         return await asyncio.shield(self.submit(list(drafts)))
+
+    async def settle(self) -> None:
+        """Wait until every submitted event that changes the folded state is durable (and folded).
+
+        The loop calls this before it reads the state, so its decisions depend only on what it wrote, in
+        order, never on thread timing; notes (phases, deltas, budget figures) do not force an fsync.
+        """
+        if self._unsettled:
+            await self.drain()
+        if self._failed is not None:
+            raise self._failed
 
     async def drain(self) -> None:
         """Wait until everything submitted so far is durable (errors are reported by their futures)."""
@@ -60,7 +77,7 @@ class EventWriter:
                 events = await loop.run_in_executor(
                     self._executor, self.journal.append_batch, self.session_id, self.branch, drafts
                 )
-            except BaseException as exc:  # noqa: BLE001 - every waiter must learn of the failure
+            except BaseException as exc:
                 self._failed = exc
                 for _, future in batch + self._queue:
                     if not future.done():
@@ -68,6 +85,7 @@ class EventWriter:
                         future.exception()  # mark retrieved: unawaited delta futures must not warn
                 self._queue = []
                 return
+            self._unsettled -= sum(1 for d in drafts if d.kind not in NOTES)
             self._on_events(events)
             start = 0
             for ds, future in batch:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from life_tui.errors import InvalidInput, LifeError
+from life_tui.errors import ExitCode, InvalidInput, LifeError
 from life_tui.runtime.providers.base import Provider
 
-DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4.1", "ollama": "llama3.2"}
+DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-6", "openai": "gpt-4.1", "ollama": "llama3.2"}
 KNOWN = ("anthropic", "openai", "ollama", "scripted", "replay")
 OLLAMA_URL = "http://localhost:11434/v1"
 HOW_TO_CONFIGURE = (
@@ -27,6 +27,8 @@ HOW_TO_CONFIGURE = (
 
 class NotConfigured(LifeError):
     """No provider is configured. Front ends show the hint and offer the scripted demo."""
+
+    exit_code = ExitCode.NOT_CONFIGURED
 
     def __init__(self) -> None:
         super().__init__("no model provider is configured", hint=HOW_TO_CONFIGURE)
@@ -58,7 +60,9 @@ def detect(env: dict[str, str] | None = None) -> ProviderSpec | None:
     return None
 
 
-def choose(spec: str | None, configured: str | None, model: str | None = None, env: dict[str, str] | None = None) -> ProviderSpec:
+def choose(
+    spec: str | None, configured: str | None, model: str | None = None, env: dict[str, str] | None = None
+) -> ProviderSpec:
     """The provider to use: an explicit spec, else the configured one, else the environment's."""
     chosen = ProviderSpec.parse(spec) if spec else ProviderSpec.parse(configured) if configured else detect(env)
     if chosen is None:

@@ -75,7 +75,8 @@ class ReplayProvider:
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
         if self._next >= len(self._turns):
             raise ProviderError(
-                f"the recording has no assistant turn {self._next + 1} (it has {len(self._turns)}): the replay diverged",
+                f"replay: the recording has no assistant turn {self._next + 1} (it has {len(self._turns)}): "
+                "the replay diverged",
                 retryable=False,
             )
         turn = self._turns[self._next]

@@ -112,12 +112,14 @@ class ScriptedProvider:
         self.requests.append(request)
         if self._next >= len(self.script.turns):
             raise ProviderError(
-                f"the script has no turn {self._next + 1} (it has {len(self.script.turns)})", retryable=False
+                f"scripted: the script has no turn {self._next + 1} (it has {len(self.script.turns)})", retryable=False
             )
         turn = self.script.turns[self._next]
         self._next += 1
         if turn.error is not None:
-            raise ProviderError(turn.error.message, retryable=turn.error.retryable, status=turn.error.status)
+            raise ProviderError(
+                f"scripted: {turn.error.message}", retryable=turn.error.retryable, status=turn.error.status
+            )
         size = max(turn.chunk_chars, 1)
         for text, kind in ((turn.reasoning, ReasoningDelta), (turn.text, TextDelta)):
             for i in range(0, len(text), size):
