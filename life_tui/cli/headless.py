@@ -28,7 +28,8 @@ name or ``last``) or ``--continue`` (the most recent session of this workspace) 
 recently active branch unless ``--branch`` names one; ``--fork-at SEQ`` first forks that branch at SEQ into
 a new branch ``fork-N`` and runs there. The provider comes from ``--provider``/``--model``, else the
 settings and environment (a continued session does not bring its own back). SIGINT or SIGTERM cancel the
-running turn cleanly (its partial output and a ``run.finished(cancelled)`` are recorded) and exit 130; a second signal exits at once.
+running turn cleanly (its partial output and a ``run.finished(cancelled)`` are recorded) and exit 130; a
+second signal exits at once.
 
 Exit codes (:class:`life_tui.errors.ExitCode`): 0 success; 1 error; 10 budget exhausted; 11 max turns;
 12 a tool call was denied; 13 provider failure; 14 no provider configured; 15 blocked by regulation;

@@ -157,7 +157,8 @@ class RunStarted(Payload, frozen=True, kw_only=True, omit_defaults=True):
 
 @register("run.finished", "Loop")
 class RunFinished(Payload, frozen=True, kw_only=True, omit_defaults=True):
-    """A run ended; ``reason`` is final_answer, max_turns, budget, blocked, cancelled or error."""
+    """A run ended; ``reason`` is final_answer, max_turns, budget, blocked, cancelled, error, or interrupted
+    (the process died during the run; recorded when the session is next opened)."""
 
     reason: str
     turns: int = 0

@@ -103,9 +103,78 @@ def _truncate(text: str, budget: int) -> str:
     return cut + " …[truncated]"
 
 
-def _message_tokens(m: MessageRecord) -> int:
+class HistoryCache:
+    """Per-message work the compiler would otherwise redo every tick.
+
+    A folded message never changes (it is keyed by the seq of its event within one branch), so its token
+    estimate and its neutral :class:`Message` are computed once. Without this a session of 10k events
+    spends most of each tick re-converting its whole history.
+    """
+
+    def __init__(self) -> None:
+        self.tokens: dict[int, int] = {}
+        self.messages: dict[int, Message] = {}
+        self._signature: tuple[tuple[int, int, bool], ...] | None = None
+        self._seen = 0
+        self._history: list[MessageRecord] = []
+        self._history_tokens = 0
+        self._out: list[Message] = []
+        self._open: dict[str, str] = {}
+
+    def history(self, state: ConversationState) -> tuple[list[MessageRecord], int, list[Message]]:
+        """Visible history, its token estimate and its messages, updated with only what is new.
+
+        Messages are append-only between compactions, so only those folded since the last call are
+        processed; a new, expanded or changed compaction starts over (per-message results stay memoised).
+        """
+        signature = tuple((c.from_seq, c.to_seq, c.expanded) for c in state.compactions)
+        if signature != self._signature or len(state.messages) < self._seen:
+            self._signature, self._seen = signature, 0
+            self._history, self._history_tokens, self._out, self._open = [], 0, [], {}
+        ranges = _hidden(state)
+        for m in state.messages[self._seen :]:
+            if not m.pinned and any(a <= m.seq <= b for a, b in ranges):
+                continue
+            self._history.append(m)
+            self._history_tokens += _message_tokens(m, self)
+            _append_message(self._out, self._open, m, self)
+        self._seen = len(state.messages)
+        tail = [
+            Message(role="tool", content=INTERRUPTED, tool_call_id=call_id, tool_name=name, is_error=True)
+            for call_id, name in self._open.items()
+        ]
+        return self._history, self._history_tokens, self._out + tail
+
+
+def _message_tokens(m: MessageRecord, cache: HistoryCache | None = None) -> int:
+    if cache is not None:
+        known = cache.tokens.get(m.seq)
+        if known is not None:
+            return known
     extra = sum(estimate_tokens(str(c.arguments)) + 8 for c in m.tool_calls)
-    return estimate_tokens(m.content) + estimate_tokens(m.reasoning or "") + extra + 4
+    tokens = estimate_tokens(m.content) + estimate_tokens(m.reasoning or "") + extra + 4
+    if cache is not None:
+        cache.tokens[m.seq] = tokens
+    return tokens
+
+
+def _convert(m: MessageRecord, cache: HistoryCache | None) -> Message:
+    if cache is not None:
+        known = cache.messages.get(m.seq)
+        if known is not None:
+            return known
+    if m.role == "tool":
+        message = Message(
+            role="tool", content=m.content, tool_call_id=m.tool_call_id, tool_name=m.tool_name, is_error=m.is_error
+        )
+    elif m.role == "assistant":
+        calls = [ToolCall(id=c.id, name=c.name, arguments=dict(c.arguments)) for c in m.tool_calls]
+        message = Message(role="assistant", content=m.content, tool_calls=calls, reasoning=m.reasoning)
+    else:
+        message = Message(role="user", content=m.content)
+    if cache is not None:
+        cache.messages[m.seq] = message
+    return message
 
 
 def _hidden(state: ConversationState) -> list[tuple[int, int]]:
@@ -118,41 +187,39 @@ def visible_history(state: ConversationState) -> list[MessageRecord]:
     return [m for m in state.messages if m.pinned or not any(a <= m.seq <= b for a, b in ranges)]
 
 
-def _to_messages(history: list[MessageRecord]) -> list[Message]:
+def _append_message(
+    out: list[Message], open_calls: dict[str, str], m: MessageRecord, cache: HistoryCache | None
+) -> None:
+    """Add one history message; every tool call gets exactly one result, orphans are dropped."""
+    if m.role == "tool":
+        if m.tool_call_id in open_calls:
+            open_calls.pop(m.tool_call_id)
+            out.append(_convert(m, cache))
+        return
+    for call_id, name in list(open_calls.items()):  # a call that never got its result
+        out.append(Message(role="tool", content=INTERRUPTED, tool_call_id=call_id, tool_name=name, is_error=True))
+        open_calls.pop(call_id)
+    out.append(_convert(m, cache))
+    if m.role == "assistant" and m.tool_calls:
+        open_calls.update({c.id: c.name for c in m.tool_calls})
+
+
+def _to_messages(history: list[MessageRecord], cache: HistoryCache | None = None) -> list[Message]:
     """Neutral messages; every tool call gets exactly one result, orphans are dropped."""
     out: list[Message] = []
-    answered = {m.tool_call_id for m in history if m.role == "tool"}
     open_calls: dict[str, str] = {}
     for m in history:
-        if m.role == "tool":
-            if m.tool_call_id in open_calls:
-                open_calls.pop(m.tool_call_id)
-                out.append(
-                    Message(
-                        role="tool",
-                        content=m.content,
-                        tool_call_id=m.tool_call_id,
-                        tool_name=m.tool_name,
-                        is_error=m.is_error,
-                    )
-                )
-            continue
-        for call_id, name in list(open_calls.items()):  # a call that never got its result
-            out.append(Message(role="tool", content=INTERRUPTED, tool_call_id=call_id, tool_name=name, is_error=True))
-            open_calls.pop(call_id)
-        if m.role == "assistant":
-            calls = [ToolCall(id=c.id, name=c.name, arguments=dict(c.arguments)) for c in m.tool_calls]
-            out.append(Message(role="assistant", content=m.content, tool_calls=calls, reasoning=m.reasoning))
-            open_calls.update({c.id: c.name for c in m.tool_calls})
-        else:
-            out.append(Message(role="user", content=m.content))
-    for call_id, name in open_calls.items():
-        if call_id not in answered:
-            out.append(Message(role="tool", content=INTERRUPTED, tool_call_id=call_id, tool_name=name, is_error=True))
+        _append_message(out, open_calls, m, cache)
+    out.extend(
+        Message(role="tool", content=INTERRUPTED, tool_call_id=call_id, tool_name=name, is_error=True)
+        for call_id, name in open_calls.items()
+    )
     return out
 
 
-def compile_context(state: ConversationState, inputs: ContextInputs, budgets: ContextBudgets) -> CompiledContext:
+def compile_context(
+    state: ConversationState, inputs: ContextInputs, budgets: ContextBudgets, cache: HistoryCache | None = None
+) -> CompiledContext:
     system_text = inputs.soul.persona_block() + "\n\n" + BASE_INSTRUCTIONS
     blocks = [SystemBlock(name="system", text=_truncate(system_text, budgets.system))]
     optional = (
@@ -175,12 +242,16 @@ def compile_context(state: ConversationState, inputs: ContextInputs, budgets: Co
     fixed = sum(estimate_tokens(b.text) for b in blocks) + sum(
         estimate_tokens(t.description) + estimate_tokens(str(t.input_schema)) + 8 for t in tools
     )
-    history = visible_history(state)
-    history_tokens = sum(_message_tokens(m) for m in history)
+    if cache is not None:
+        history, history_tokens, messages = cache.history(state)
+    else:
+        history = visible_history(state)
+        history_tokens = sum(_message_tokens(m) for m in history)
+        messages = _to_messages(history)
     history_budget = max(budgets.input_budget - fixed, 0)
     return CompiledContext(
         system=blocks,
-        messages=_to_messages(history),
+        messages=messages,
         tools=tools,
         tokens=fixed + history_tokens,
         history_tokens=history_tokens,

@@ -31,6 +31,7 @@ from life_tui.runtime.context import (
     CompiledContext,
     ContextBudgets,
     ContextInputs,
+    HistoryCache,
     compile_context,
     plan_compaction,
     summarise,
@@ -146,6 +147,7 @@ class LoopDeps:
 class AgentLoop:
     def __init__(self, deps: LoopDeps) -> None:
         self.d = deps
+        self._history = HistoryCache()
 
     # ------------------------------------------------------------------------------------- helpers
     def _draft(self, payload: k.Payload, *, actor: str = Actor.AGENT, run_id: str | None = None) -> EventDraft:
@@ -181,18 +183,20 @@ class AgentLoop:
         self._usage_before = (before.input_tokens, before.output_tokens, before.cached_tokens)
         started = time.perf_counter()
         provider = self.d.provider()
-        await self._write(k.UserMessage(content=prompt, pinned=pinned), actor=Actor.USER)
-        await self._write(
-            k.RunStarted(
-                provider=provider.name, model=provider.model, max_turns=limits.max_turns, limits=limits.as_dict()
-            ),
-            actor=Actor.SYSTEM,
+        started_event = k.RunStarted(
+            provider=provider.name, model=provider.model, max_turns=limits.max_turns, limits=limits.as_dict()
         )
         outcome: RunOutcome
+        recorded_start = False
         try:
+            await self._write(k.UserMessage(content=prompt, pinned=pinned), actor=Actor.USER)
+            await self._write(started_event, actor=Actor.SYSTEM)
+            recorded_start = True
             outcome = await self._turns(limits)
         except asyncio.CancelledError:
             await self.d.writer.drain()
+            if not recorded_start:  # cancelled while the run was being opened: still close it properly
+                await self._write(started_event, actor=Actor.SYSTEM)
             outcome = RunOutcome(run_id=self._run_id, reason="cancelled")
             await self._finish(outcome)
             raise
@@ -278,7 +282,7 @@ class AgentLoop:
     async def _compile(self) -> CompiledContext:
         await self.d.writer.settle()
         inputs = self.d.inputs()
-        compiled = compile_context(self.d.state(), inputs, self.d.budgets)
+        compiled = compile_context(self.d.state(), inputs, self.d.budgets, self._history)
         span = plan_compaction(self.d.state(), compiled, self.d.budgets)
         if span is not None:
             covered = [m for m in visible_history(self.d.state()) if span[0] <= m.seq <= span[1] and not m.pinned]
@@ -292,7 +296,7 @@ class AgentLoop:
                 ),
                 actor=Actor.SYSTEM,
             )
-            compiled = compile_context(self.d.state(), inputs, self.d.budgets)
+            compiled = compile_context(self.d.state(), inputs, self.d.budgets, self._history)
         return compiled
 
     async def _call_model(self, compiled: CompiledContext, gate: GateDecision) -> ModelResponse | None:
@@ -440,7 +444,8 @@ class AgentLoop:
         if len(result) > INLINE_RESULT_LIMIT:
             blob = await asyncio.to_thread(self.d.blobs.put, result.encode())
             half = INLINE_RESULT_LIMIT // 2
-            result = f"{result[:half]}\n… [{len(result) - INLINE_RESULT_LIMIT} characters omitted; blob {blob}] …\n{result[-half:]}"
+            omitted = f"\n… [{len(result) - INLINE_RESULT_LIMIT} characters omitted; blob {blob}] …\n"
+            result = f"{result[:half]}{omitted}{result[-half:]}"
         self._note(
             k.ToolCallCompleted(
                 call_id=call.id,

@@ -227,9 +227,13 @@ class ConversationProjection:
             )
         elif kind in ("approval.granted", "approval.denied", "approval.expired"):
             pending = state.pending.pop(str(data.get("approval_id")), None)
-            if kind == "approval.granted" and data.get("scope") == "session" and pending is not None:
-                if pending.tool_name not in state.session_grants:
-                    state.session_grants.append(pending.tool_name)
+            if (
+                kind == "approval.granted"
+                and data.get("scope") == "session"
+                and pending is not None
+                and pending.tool_name not in state.session_grants
+            ):
+                state.session_grants.append(pending.tool_name)
         elif kind == "run.started":
             state.runs += 1
             state.run = RunRecord(

@@ -24,7 +24,7 @@ from life_tui.journal.subscribe import Subscription
 from life_tui.kernel import kinds as k
 from life_tui.kernel.clock import Clock, SystemClock
 from life_tui.kernel.event import Actor, Event, EventDraft
-from life_tui.kernel.state import SoulProfile
+from life_tui.kernel.state import OperatingMode, SoulProfile, estimate_mode
 from life_tui.runtime.approvals import ApprovalMode, ApprovalPolicy, parse_rules
 from life_tui.runtime.config import Settings
 from life_tui.runtime.context import ContextBudgets, ContextInputs, load_project_instructions
@@ -167,7 +167,39 @@ class Session:
         await session._writer.write(
             EventDraft(kind=k.SessionResumed.KIND, payload=k.SessionResumed(front_end="runtime"), actor=Actor.SYSTEM)
         )
+        if session._state.run.active:
+            await session._close_interrupted_run()
         return session
+
+    async def _close_interrupted_run(self) -> None:
+        """A run the process died in: keep its streamed text, expire its open approvals, and end it.
+
+        Without this a resumed session would carry a run that never finished, approvals nobody can answer
+        and a half-streamed answer the model would never see.
+        """
+        state = self._state
+        run = state.run
+        events = await asyncio.to_thread(self.journal.read, self.session_id, self.branch, after=run.started_seq)
+        tail: list[str] = []
+        for e in events:
+            if e.kind == "assistant.message":
+                tail = []
+            elif e.kind == "assistant.text_delta":
+                tail.append(str(e.payload_dict().get("delta", "")))
+        drafts: list[EventDraft] = []
+        if tail:
+            partial = k.AssistantMessage(content="".join(tail), model=state.model, stop_reason="interrupted")
+            drafts.append(EventDraft(kind=partial.KIND, payload=partial, actor=Actor.AGENT, run_id=run.run_id))
+        for approval_id in sorted(state.pending):
+            expired = k.ApprovalExpired(approval_id=approval_id)
+            drafts.append(EventDraft(kind=expired.KIND, payload=expired, actor=Actor.SYSTEM, run_id=run.run_id))
+        if state.mode is OperatingMode.ASK_HUMAN:
+            mode = estimate_mode(state.vector, 0)
+            change = k.ModeChanged(previous=state.mode.value, mode=mode.value, reason="the interrupted run was closed")
+            drafts.append(EventDraft(kind=change.KIND, payload=change, actor=Actor.SYSTEM, run_id=run.run_id))
+        finished = k.RunFinished(reason="interrupted", turns=run.turns)
+        drafts.append(EventDraft(kind=finished.KIND, payload=finished, actor=Actor.SYSTEM, run_id=run.run_id))
+        await self._writer.write(*drafts)
 
     # -------------------------------------------------------------------------------- state access
     def _on_durable(self, events: list[Event]) -> None:

@@ -39,9 +39,7 @@ def module_name(path: Path, root: Path = PACKAGE_ROOT) -> str:
 
 
 def package_modules(root: Path = PACKAGE_ROOT) -> dict[str, Path]:
-    return {
-        module_name(p, root): p for p in sorted(root.rglob("*.py")) if "__pycache__" not in p.parts
-    }
+    return {module_name(p, root): p for p in sorted(root.rglob("*.py")) if "__pycache__" not in p.parts}
 
 
 def imports_in(source: str, module: str, path: Path, known: set[str], *, is_package: bool) -> list[Import]:

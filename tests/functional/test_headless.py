@@ -675,11 +675,15 @@ def test_sigkill_mid_turn_then_verify_and_continue(workspace: Path, life_home: P
     state = ConversationProjection().initial()
     for e in after:
         state = ConversationProjection().apply(state, e)
+    # The killed run is closed on reopen: its streamed text kept as an interrupted assistant message.
     assert [(m.role, m.content) for m in state.messages] == [
         ("user", "talk slowly"),
+        ("assistant", partial),
         ("user", "still there?"),
         ("assistant", "Noted."),
     ]
+    closing = [e for e in after if e.kind == "run.finished"]
+    assert [c.payload_dict()["reason"] for c in closing] == ["interrupted", "final_answer"]
     assert state.runs == 2 and not state.run.active and state.last_final_answer == "Noted."
     assert cli("verify").stdout.startswith("ok:")
 
