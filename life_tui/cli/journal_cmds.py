@@ -7,7 +7,6 @@ import platform
 import shutil
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -125,17 +124,17 @@ def query(
         raise UsageError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(OUTPUT_FORMATS)}")
     from life_tui.journal.sql import SqlSession
 
-    session = SqlSession(open_reader())
+    session = SqlSession(open_reader(), for_sql=None if schema else sql)
     if schema:
         rows = [(view, col, typ) for view, cols in session.schema().items() for col, typ in cols]
         print_rows(["view", "column", "type"], rows, fmt)
         return
     if not sql:
         raise UsageError("no SQL given", hint='try: life-tui query "SELECT kind, count(*) FROM events GROUP BY 1"')
-    table = session.query(sql)
-    if table is None:
+    result = session.rows(sql)
+    if result is None:
         return
-    print_rows(table.column_names, [tuple(r.values()) for r in table.to_pylist()], fmt)
+    print_rows(*result, fmt)
 
 
 def import_(file: Annotated[Path, typer.Argument(help="A .jsonl (or .parquet) export.")]) -> None:
@@ -198,6 +197,8 @@ def verify() -> None:
 
 
 def _version(name: str) -> str:
+    from importlib import metadata  # ~40 ms: only `doctor` needs it
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -41,13 +41,17 @@ def _columns_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str,
 class SqlSession:
     """One DuckDB connection with the journal's views; create per query process or per refresh."""
 
-    def __init__(self, view: JournalView) -> None:
+    def __init__(self, view: JournalView, *, for_sql: str | None = None) -> None:
+        """``for_sql``: build the catalog views only if that SQL mentions them (a fresh CLI process)."""
         import duckdb
 
         self.view = view
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         self._install()
+        text = (for_sql or "").lower()
+        if for_sql is None or any(word in text for word in ("session", "branch", "lineage")):
+            self._install_catalog()
 
     def _install(self) -> None:
         con, view = self.con, self.view
@@ -71,6 +75,9 @@ class SqlSession:
             "CREATE VIEW events AS SELECT * REPLACE (coalesce(prev_hash, lag(hash) OVER "
             f"(PARTITION BY session_id, branch ORDER BY seq)) AS prev_hash) FROM ({union})"
         )
+
+    def _install_catalog(self) -> None:
+        con, view = self.con, self.view
         catalog = view.catalog_copy()
         sessions = list(catalog.sessions.values())
         _columns_table(
@@ -133,8 +140,7 @@ class SqlSession:
             "AND e.seq > l.after_seq AND e.seq <= l.through_seq"
         )
 
-    def query(self, sql: str, params: list[Any] | None = None) -> pa.Table | None:
-        """Run ``sql``; the result as an Arrow table, or None for a statement without rows."""
+    def _relation(self, sql: str, params: list[Any] | None) -> duckdb.DuckDBPyRelation | None:
         import duckdb
 
         for entry in self._entries:  # a stat each while unchanged: DuckDB reads the files lazily, below
@@ -146,10 +152,29 @@ class SqlSession:
             raise InvalidInput(
                 f"SQL error: {first}", hint="`life-tui query --schema` lists the views and columns"
             ) from None
+        return relation
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pa.Table | None:
+        """Run ``sql``; the result as an Arrow table, or None for a statement without rows."""
+        import duckdb
+
+        relation = self._relation(sql, params)
         if relation is None:
             return None
         try:
             return relation.to_arrow_table()
+        except duckdb.Error as exc:
+            raise InvalidInput(f"SQL error: {str(exc).splitlines()[0]}") from None
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]] | None:
+        """Run ``sql``; column names and Python rows (no pyarrow import: the CLI's fast path)."""
+        import duckdb
+
+        relation = self._relation(sql, params)
+        if relation is None:
+            return None
+        try:
+            return list(relation.columns), relation.fetchall()
         except duckdb.Error as exc:
             raise InvalidInput(f"SQL error: {str(exc).splitlines()[0]}") from None
 
