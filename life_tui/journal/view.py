@@ -74,7 +74,7 @@ class _Segments:
         import pyarrow.parquet as pq
 
         path = self._digests.check(entry)
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, memory_map=True)
         starts = [0]
         for i in range(pf.metadata.num_row_groups):
             starts.append(starts[-1] + pf.metadata.row_group(i).num_rows)
