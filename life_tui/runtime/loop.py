@@ -136,6 +136,10 @@ class LoopDeps:
     budgets: ContextBudgets
     inputs: Callable[[], ContextInputs]
     execute: ToolExecutor | None = None
+    protected: tuple[Path, ...] = ()
+    """Paths inside the workspace no tool may write (the journal, keys, config, .git internals)."""
+    allow_unsandboxed: bool = False
+    """The user explicitly allowed shell commands to run without an OS sandbox (recorded as an event)."""
     decide: Callable[[ToolCall], tuple[Decision, str] | None] | None = None
     """Overrides the approval policy per call when it returns a decision (replay reproduces recorded ones)."""
     price_overrides: dict[str, Any] = field(default_factory=dict)
@@ -429,7 +433,16 @@ class AgentLoop:
             await fail(f"blocked by regulation: {tool_gate.reason}")
             return
         await self._write(k.ToolCallStarted(call_id=call.id, tool_name=call.name), actor=Actor.TOOL)
-        context = ToolContext(workspace=self.d.workspace, session_id=self.d.writer.session_id, call_id=call.id)
+        context = ToolContext(
+            workspace=self.d.workspace,
+            session_id=self.d.writer.session_id,
+            call_id=call.id,
+            blobs=self.d.blobs,
+            protected=self.d.protected,
+            state=self.d.state,
+            journal=self.d.writer.journal,
+            allow_unsandboxed=self.d.allow_unsandboxed,
+        )
         t0 = time.perf_counter()
         try:
             if self.d.execute is not None:
@@ -457,6 +470,8 @@ class AgentLoop:
             ),
             actor=Actor.TOOL,
         )
+        for effect in output.effects:  # what the tool changed, recorded right after its completion
+            self._note(effect, actor=Actor.TOOL)
 
     async def _ask(self, call: ToolCall, why: str) -> bool:
         """Request an approval and wait for the answer; True when the call may run."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from life_tui import paths
 from life_tui.errors import Conflict, InvalidInput, NotFound
 from life_tui.journal.blobs import BlobStore
 from life_tui.journal.catalog import MAIN
@@ -47,6 +48,21 @@ from life_tui.tools.basic import default_registry
 from life_tui.tools.registry import ToolRegistry
 
 
+def protected_paths(journal: Journal, workspace: Path) -> tuple[Path, ...]:
+    """What tools may never write, even inside the workspace: the journal, config and keys, git internals."""
+    where = paths.resolve()
+    return tuple(
+        p.resolve()
+        for p in (
+            journal.root,
+            where.config,
+            where.data / "keys",
+            workspace / ".git",
+            workspace / ".life" / "config.toml",
+        )
+    )
+
+
 def limits_from(settings: Settings, **overrides: Any) -> RunLimits:
     b = settings.budget
     base = RunLimits(
@@ -74,6 +90,8 @@ class SessionOptions:
     clock: Clock | None = None
     executor: ToolExecutor | None = None
     approver: Approver | None = None
+    allow_unsandboxed: bool = False
+    """Let the shell run without an OS sandbox when none is available (the user's explicit choice)."""
     decide: Any = None
     """Per-call approval decisions that override the policy (the replay runner's recorded decisions)."""
     retry_sleep: Any = None
@@ -128,6 +146,8 @@ class Session:
                 inputs=self._inputs,
                 execute=options.executor,
                 decide=options.decide,
+                protected=protected_paths(journal, workspace),
+                allow_unsandboxed=options.allow_unsandboxed,
                 price_overrides=settings.prices,
                 max_tokens=settings.defaults.max_tokens,
                 thinking_budget=thinking,

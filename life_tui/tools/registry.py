@@ -38,18 +38,34 @@ class ToolAnnotations:
 
 @dataclass(frozen=True)
 class ToolContext:
-    """What a tool run may know: the workspace, the session and the call."""
+    """What a tool run may know: the workspace, the session and the call, and the services it may use.
+
+    ``blobs`` stores content (file versions, large outputs) by hash; ``protected`` are paths inside the
+    workspace that no tool may write (the journal, the keystore, config, ``.git`` internals);
+    ``state`` reads the session's folded state (memory, for instance) and ``journal`` reads other
+    sessions' events (for memory scopes wider than the session). Tools never write the journal: what
+    they change is returned as ``ToolOutput.effects`` and the runtime records it.
+    """
 
     workspace: Path
     session_id: str
     call_id: str
+    blobs: Any = None
+    protected: tuple[Path, ...] = ()
+    state: Callable[[], Any] | None = None
+    journal: Any = None
+    allow_unsandboxed: bool = False
 
 
 @dataclass(frozen=True)
 class ToolOutput:
+    """A tool's answer. ``content`` is what the model reads; ``effects`` are payloads (``file.written``,
+    ``memory.committed``...) the runtime appends as events after the call's ``tool.call_completed``."""
+
     content: str
     is_error: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+    effects: tuple[Any, ...] = ()
 
 
 ToolRun = Callable[[dict[str, Any], ToolContext], Awaitable[ToolOutput]]
