@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeLLMServer, FakeToolCall, FakeUsage, Reply
+from fakes.streams import collect, failure
 
 from life_tui.runtime.providers.anthropic import AnthropicProvider, effort_for_budget, uses_adaptive_thinking
 from life_tui.runtime.providers.base import (
     Message,
     ModelRequest,
-    ModelResponse,
     ProviderError,
     ReasoningDelta,
-    StreamItem,
     SystemBlock,
     TextDelta,
     ToolCall,
@@ -55,26 +54,6 @@ def request(*messages: Message, model: str = MODEL, **kwargs: object) -> ModelRe
     """A request (model: the one the provider was built for) with one user turn unless messages are given."""
     history = list(messages) or [Message(role="user", content="hi")]
     return ModelRequest(model=model, messages=history, **kwargs)  # type: ignore[arg-type]
-
-
-async def collect(stream: AsyncIterator[StreamItem]) -> tuple[list[StreamItem], ModelResponse]:
-    items = [item async for item in stream]
-    assert items, "the stream yielded nothing"
-    final = items[-1]
-    assert isinstance(final, ModelResponse)
-    assert not any(isinstance(item, ModelResponse) for item in items[:-1]), "exactly one ModelResponse, last"
-    return items[:-1], final
-
-
-async def failure(stream: AsyncIterator[StreamItem]) -> tuple[list[StreamItem], ProviderError]:
-    """The items yielded before the stream failed, and the ProviderError it failed with (nothing else)."""
-    seen: list[StreamItem] = []
-    try:
-        async for item in stream:
-            seen.append(item)
-    except ProviderError as error:
-        return seen, error
-    raise AssertionError(f"the stream did not fail; it yielded {seen}")
 
 
 # -- streaming content -----------------------------------------------------------------------------

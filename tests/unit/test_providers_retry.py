@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeLLMServer, Reply
+from fakes.streams import failure
 
 from life_tui.runtime.providers.anthropic import AnthropicProvider
 from life_tui.runtime.providers.base import (
@@ -86,16 +87,6 @@ def retryable(status: int = 500, retry_after: float | None = None) -> ProviderEr
 
 async def drain(stream: AsyncIterator[StreamItem]) -> list[StreamItem]:
     return [item async for item in stream]
-
-
-async def failure(stream: AsyncIterator[StreamItem]) -> tuple[list[StreamItem], ProviderError]:
-    seen: list[StreamItem] = []
-    try:
-        async for item in stream:
-            seen.append(item)
-    except ProviderError as error:
-        return seen, error
-    raise AssertionError(f"the stream did not fail; it yielded {seen}")
 
 
 def test_the_fake_provider_is_a_provider() -> None:
