@@ -379,13 +379,17 @@ class MemoryProposed(Payload, frozen=True, kw_only=True, omit_defaults=True):
 
 @register("memory.committed", "Memory")
 class MemoryCommitted(Payload, frozen=True, kw_only=True, omit_defaults=True):
-    """A memory entry was committed, optionally superseding an older one."""
+    """A memory entry was committed (its text is ``content``), optionally superseding an older one.
+
+    Session-scope entries are recorded in their session; user, agent and org scope entries in the shared
+    memory branch (``memory``) of the journal's system session, so every session reads them."""
 
     scope: str
     memory_id: str
     content: str
     proposal_id: str | None = None
     supersedes: str | None = None
+    tags: list[str] = []
 
 
 @register("memory.tombstoned", "Memory")
@@ -434,3 +438,32 @@ class JournalTailRepaired(Payload, frozen=True, kw_only=True, omit_defaults=True
     offset: int
     discarded_bytes: int
     saved_as: str
+
+
+# --------------------------------------------------------------------------------------------- skills
+@register("skill.activated", "Skills")
+class SkillActivated(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """A skill (a ``SKILL.md`` folder) became active: its ``body`` is in context from now on and the tools
+    offered and runnable are narrowed to ``allowed_tools`` (absent: no narrowing) plus the skill tool.
+    ``source`` is ``command`` (the user typed ``/name``), ``tool`` (the model called ``activate_skill``) or
+    ``user`` (a front end). ``prompt``, when present, is what the model reads for the user message that
+    follows (the typed ``/name`` removed); the message itself is stored as typed. A new activation replaces
+    the active skill."""
+
+    name: str
+    body: str
+    source: str
+    allowed_tools: list[str] | None = None
+    path: str = ""
+    prompt: str | None = None
+
+
+@register("skill.deactivated", "Skills")
+class SkillDeactivated(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """The active skill ended (``/skill off``): its body leaves the context and every tool is offered again.
+    ``prompt`` works as in ``skill.activated``."""
+
+    name: str
+    reason: str = ""
+    prompt: str | None = None
+

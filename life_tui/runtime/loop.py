@@ -142,6 +142,9 @@ class LoopDeps:
     """The user explicitly allowed shell commands to run without an OS sandbox (recorded as an event)."""
     decide: Callable[[ToolCall], tuple[Decision, str] | None] | None = None
     """Overrides the approval policy per call when it returns a decision (replay reproduces recorded ones)."""
+    route_effect: Callable[[k.Payload, str], Awaitable[bool]] | None = None
+    """Records a tool's effect somewhere other than the session (shared-scope memory) and returns True;
+    False leaves it to the session, right after the call's completion. Gets the effect and the run id."""
     price_overrides: dict[str, Any] = field(default_factory=dict)
     max_tokens: int = 4096
     thinking_budget: int | None = None
@@ -179,7 +182,10 @@ class AgentLoop:
         )
 
     # -------------------------------------------------------------------------------------- the run
-    async def run(self, prompt: str, limits: RunLimits, *, pinned: bool = False) -> RunOutcome:
+    async def run(
+        self, prompt: str, limits: RunLimits, *, pinned: bool = False, prelude: tuple[k.Payload, ...] = ()
+    ) -> RunOutcome:
+        """Run one user turn. ``prelude`` events (a typed ``/skill`` command's) are stored with the message."""
         self._run_id = new_ulid()
         self._denials = 0
         self._limits = limits
@@ -193,7 +199,7 @@ class AgentLoop:
         outcome: RunOutcome
         recorded_start = False
         try:
-            await self._write(k.UserMessage(content=prompt, pinned=pinned), actor=Actor.USER)
+            await self._write(*prelude, k.UserMessage(content=prompt, pinned=pinned), actor=Actor.USER)
             await self._write(started_event, actor=Actor.SYSTEM)
             recorded_start = True
             outcome = await self._turns(limits)
@@ -308,6 +314,9 @@ class AgentLoop:
         tools = compiled.tools
         if gate.allowed_tools is not None:
             tools = [t for t in tools if t.name in gate.allowed_tools]
+        skill = self.d.state().skill
+        if skill is not None:  # an active skill offers only its allowed tools
+            tools = [t for t in tools if skill.allows(t.name)]
         request = ModelRequest(
             model=gate.model_override or provider.model,
             system=compiled.system,
@@ -410,6 +419,11 @@ class AgentLoop:
             await fail(f"invalid arguments: {exc}")
             return
         await self.d.writer.settle()
+        skill = self.d.state().skill  # settled: a skill activated earlier in this response counts
+        if skill is not None and not skill.allows(call.name):
+            allowed = ", ".join(skill.allowed_tools or []) or "none"
+            await fail(f"{call.name} is not available while the skill {skill.name!r} is active (it allows: {allowed})")
+            return
         if self._remaining(self._limits).tool_calls_remaining <= 0:
             await fail("not run: the run's tool-call budget is exhausted")
             return
@@ -471,6 +485,8 @@ class AgentLoop:
             actor=Actor.TOOL,
         )
         for effect in output.effects:  # what the tool changed, recorded right after its completion
+            if self.d.route_effect is not None and await self.d.route_effect(effect, self._run_id):
+                continue
             self._note(effect, actor=Actor.TOOL)
 
     async def _ask(self, call: ToolCall, why: str) -> bool:

@@ -12,6 +12,8 @@ import msgspec
 
 from life_tui.kernel.event import Event
 from life_tui.kernel.state import AgentStateVector, BudgetState, OperatingMode, RiskLevel
+from life_tui.tools.memory import MemoryState, fold_memory
+from life_tui.tools.skills import SKILL_TOOL
 
 _decoder_cache: dict[str, msgspec.json.Decoder[object]] = {}
 
@@ -63,6 +65,21 @@ class RunRecord(msgspec.Struct, kw_only=True):
     limits: dict[str, float] = {}
 
 
+class ActiveSkill(msgspec.Struct, kw_only=True):
+    """The skill in force (``skill.activated``): its body is in context and it narrows the tools."""
+
+    name: str
+    body: str
+    seq: int
+    allowed_tools: list[str] | None = None
+    source: str = "tool"
+    path: str = ""
+
+    def allows(self, tool: str) -> bool:
+        """The skill tool is always allowed (to switch skills); no list means no narrowing."""
+        return self.allowed_tools is None or tool in self.allowed_tools or tool == SKILL_TOOL
+
+
 class ConversationState(msgspec.Struct, kw_only=True):
     seq: int = 0
     messages: list[MessageRecord] = []
@@ -82,6 +99,11 @@ class ConversationState(msgspec.Struct, kw_only=True):
     run: RunRecord = msgspec.field(default_factory=RunRecord)
     runs: int = 0
     last_final_answer: str | None = None
+    skill: ActiveSkill | None = None
+    prompt_override: str | None = None
+    """What the model reads for the next user message (a typed ``/skill`` command removed)."""
+    memory: MemoryState = msgspec.field(default_factory=MemoryState)
+    """Session-scope memory (the wider scopes live in the journal's shared memory branch)."""
 
     def tool_results(self) -> set[str]:
         return {m.tool_call_id for m in self.messages if m.role == "tool" and m.tool_call_id}
@@ -134,7 +156,7 @@ class ConversationProjection:
     """The fold. Pure: the same events always give the same state."""
 
     name = "conversation"
-    version = 1
+    version = 2
 
     def initial(self) -> ConversationState:
         return ConversationState()
@@ -143,17 +165,36 @@ class ConversationProjection:
         state.seq = event.seq
         kind = event.kind
         if not (
-            kind.startswith(("user.", "assistant.message", "tool.call_", "context.", "approval.", "run."))
+            kind.startswith(
+                ("user.", "assistant.message", "tool.call_", "context.", "approval.", "run.", "skill.", "memory.")
+            )
             or kind in _OTHER_KINDS
         ):
             return state
         data = event.payload_dict()
         if kind == "user.message":
+            content = str(data.get("content", ""))
+            if state.prompt_override is not None:
+                content, state.prompt_override = state.prompt_override, None
             state.messages.append(
-                MessageRecord(
-                    seq=event.seq, role="user", content=str(data.get("content", "")), pinned=bool(data.get("pinned"))
-                )
+                MessageRecord(seq=event.seq, role="user", content=content, pinned=bool(data.get("pinned")))
             )
+        elif kind.startswith("memory."):
+            state.memory = fold_memory(state.memory, kind, data, event.seq, event.occurred_at)
+        elif kind == "skill.activated":
+            allowed = data.get("allowed_tools")
+            state.skill = ActiveSkill(
+                name=str(data["name"]),
+                body=str(data.get("body", "")),
+                seq=event.seq,
+                allowed_tools=[str(t) for t in allowed] if allowed is not None else None,
+                source=str(data.get("source", "tool")),
+                path=str(data.get("path", "")),
+            )
+            state.prompt_override = data.get("prompt")
+        elif kind == "skill.deactivated":
+            state.skill = None
+            state.prompt_override = data.get("prompt")
         elif kind == "assistant.message":
             calls = [
                 ToolCallRecord(id=str(c.get("id")), name=str(c.get("name")), arguments=c.get("arguments") or {})

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from life_tui.journal.store import Journal, JournalOptions
 from life_tui.journal.view import JournalView
-from life_tui.kernel.event import Event
+from life_tui.kernel.event import Actor, Event
+from life_tui.kernel.kinds import decode_payload, payload_type
 from life_tui.runtime.approvals import ApprovalMode, Decision
 from life_tui.runtime.loop import ApprovalAnswer, ApprovalRequest, RunLimits
 from life_tui.runtime.providers.base import Provider, ProviderError, ToolCall
@@ -117,15 +118,33 @@ def compare(recorded: list[Event], replayed: list[Event]) -> tuple[int, Divergen
 
 
 class RecordedTools:
-    """Serves each tool call the result it had in the recording (by call id)."""
+    """Serves each tool call the result it had in the recording (by call id), with its effects: the typed
+    events the tool added right after its ``tool.call_completed`` (memory entries, a skill activation...)."""
 
     def __init__(self, events: list[Event]) -> None:
         self._results: dict[str, tuple[ToolOutput, float]] = {}
+        effects: dict[str, list[Any]] = {}
+        current: str | None = None
         for e in events:
             if e.kind == "tool.call_completed":
                 d = e.payload_dict()
+                current = str(d["call_id"])
                 output = ToolOutput(str(d.get("result", "")), is_error=bool(d.get("is_error")))
-                self._results[str(d["call_id"])] = (output, float(d.get("duration_ms", 0.0)))
+                self._results[current] = (output, float(d.get("duration_ms", 0.0)))
+                effects[current] = []
+            elif (
+                current is not None
+                and e.actor == Actor.TOOL
+                and not e.kind.startswith("tool.call_")
+                and payload_type(e.kind) is not None
+            ):
+                effects[current].append(decode_payload(e.kind, e.payload))
+            else:
+                current = None
+        for call_id, found in effects.items():
+            if found:
+                output, duration = self._results[call_id]
+                self._results[call_id] = (replace(output, effects=tuple(found)), duration)
 
     async def __call__(self, call: ToolCall, context: ToolContext) -> tuple[ToolOutput, float]:
         found = self._results.get(call.id)

@@ -43,9 +43,13 @@ from life_tui.runtime.projection import ConversationProjection, ConversationStat
 from life_tui.runtime.providers import ProviderSpec, build
 from life_tui.runtime.providers.base import Provider, ToolDefinition
 from life_tui.runtime.regulation import AllowAll, Regulator
+from life_tui.runtime.skills import SKILLS_BLOCK_BUDGET, SkillCommands, skills_block
 from life_tui.runtime.writer import EventWriter
 from life_tui.tools.basic import default_registry
+from life_tui.tools.memory import MEMORY_TOOLS, MemoryState, combined, is_shared, memory_block, record_shared
+from life_tui.tools.memory import shared_memory as shared_memory_of
 from life_tui.tools.registry import ToolRegistry
+from life_tui.tools.skills import ACTIVATE_SKILL, SkillSet
 
 
 def protected_paths(journal: Journal, workspace: Path) -> tuple[Path, ...]:
@@ -116,7 +120,7 @@ class Session:
         self.options = options
         self._provider = provider
         self.clock = options.clock or journal.clock or SystemClock()
-        self.tools = options.tools or default_registry()
+        self.tools = options.tools or _registry()
         self.regulator = options.regulator or AllowAll()
         self._projection = ConversationProjection()
         self._state = fold(journal, self._projection, session_id, branch).state
@@ -124,6 +128,9 @@ class Session:
         self._approvals: dict[str, asyncio.Future[ApprovalAnswer]] = {}
         self._run: asyncio.Task[RunOutcome] | None = None
         self._project = load_project_instructions(workspace)
+        self._skills = SkillCommands(workspace)
+        self._shared_memory = shared_memory_of(journal)
+        self._budgets = ContextBudgets(window=options.settings.context.window, skills=SKILLS_BLOCK_BUDGET)
         settings = options.settings
         mode = options.approval_mode or ApprovalMode(settings.approvals.mode)
         self._policy_base = ApprovalPolicy(
@@ -142,7 +149,7 @@ class Session:
                 clock=self.clock,
                 workspace=workspace,
                 blobs=BlobStore(journal.layout.blobs, journal.fs),
-                budgets=ContextBudgets(window=settings.context.window),
+                budgets=self._budgets,
                 inputs=self._inputs,
                 execute=options.executor,
                 decide=options.decide,
@@ -152,6 +159,7 @@ class Session:
                 max_tokens=settings.defaults.max_tokens,
                 thinking_budget=thinking,
                 retry_sleep=options.retry_sleep or asyncio.sleep,
+                route_effect=self._route_effect,
             )
         )
 
@@ -242,7 +250,52 @@ class Session:
             ToolDefinition(name=s.name, description=s.description, input_schema=s.input_schema)
             for s in self.tools.specs()
         )
-        return ContextInputs(soul=self.options.soul, project_instructions=self._project, tools=tools)
+        return ContextInputs(
+            soul=self.options.soul,
+            project_instructions=self._project,
+            skills_catalogue=skills_block(self._skills.catalogue(), self._state.skill),
+            memory=memory_block(self.memory(), self._budgets.memory * 4),
+            tools=tools,
+        )
+
+    # --------------------------------------------------------------------------------- skills, memory
+    @property
+    def skills(self) -> SkillSet:
+        """The skills found (and those skipped, with the reason) in the workspace and the user's dir."""
+        return self._skills.skills
+
+    def refresh_skills(self) -> SkillSet:
+        return self._skills.refresh()
+
+    async def activate_skill(self, name: str) -> None:
+        """Activate a skill outside a turn (a front end's choice; a typed ``/name`` goes through :meth:`start`)."""
+        if self.running:
+            raise Conflict("a turn is running", hint="activate the skill with /name in your next message")
+        skill = self._skills.refresh().get(name)
+        await self._writer.write(
+            EventDraft(kind=k.SkillActivated.KIND, payload=skill.activation("user"), actor=Actor.USER)
+        )
+
+    async def deactivate_skill(self) -> None:
+        """End the active skill outside a turn (``/skill off`` in a message does it within the turn)."""
+        if self.running:
+            raise Conflict("a turn is running", hint="type /skill off in your next message")
+        active = self._state.skill
+        if active is None:
+            raise NotFound("no skill is active")
+        off = k.SkillDeactivated(name=active.name, reason="turned off by the user")
+        await self._writer.write(EventDraft(kind=off.KIND, payload=off, actor=Actor.USER))
+
+    def memory(self) -> MemoryState:
+        """The memory this session sees: its own session scope and the shared user, agent and org scopes."""
+        return combined(self._state.memory, self._shared_memory.state())
+
+    async def _route_effect(self, effect: k.Payload, run_id: str) -> bool:
+        """Shared-scope memory goes to the journal's memory branch; every other effect stays in the session."""
+        if not is_shared(effect):
+            return False
+        await asyncio.to_thread(record_shared, self.journal, [effect], run_id=run_id)
+        return True
 
     def subscribe(self, after: int = 0, kinds: list[str] | None = None) -> Subscription:
         """This branch's durable events after seq ``after``, then live ones."""
@@ -265,7 +318,10 @@ class Session:
         if not prompt.strip():
             raise InvalidInput("the prompt is empty")
         chosen = limits or limits_from(self.options.settings)
-        self._run = asyncio.get_running_loop().create_task(self._loop.run(prompt, chosen, pinned=pinned))
+        prelude = self._skills.prelude(prompt, self._state.skill)  # a typed /name or /skill off
+        self._run = asyncio.get_running_loop().create_task(
+            self._loop.run(prompt, chosen, pinned=pinned, prelude=prelude)
+        )
         return self._run
 
     async def cancel(self) -> RunOutcome | None:
@@ -361,6 +417,15 @@ class Session:
         await self._writer.drain()
         self._writer.close()
         await self._provider.aclose()
+
+
+def _registry() -> ToolRegistry:
+    """The default tools, the memory tools and the skill tool."""
+    registry = default_registry()
+    for tool in (*MEMORY_TOOLS, ACTIVATE_SKILL):
+        if tool.name not in registry:
+            registry.register(tool)
+    return registry
 
 
 def on_events(session: Session, callback: Callable[[list[Event]], None]) -> Callable[[], None]:
