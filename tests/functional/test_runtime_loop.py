@@ -25,6 +25,7 @@ from life_tui.runtime.providers.scripted import Script, ScriptedCall, ScriptedEr
 from life_tui.runtime.regulation import GateDecision
 from life_tui.runtime.session import Session, SessionOptions
 from life_tui.tools.basic import default_registry
+from life_tui.tools.hashline import line_tag
 from life_tui.tools.registry import ToolAnnotations, ToolContext, ToolOutput, ToolRegistry, ToolSpec
 
 PHASES_WITH_TOOLS = ["reconstruct", "regulate", "context", "provider", "tools", "persist"]
@@ -235,7 +236,11 @@ async def test_a_multi_tool_turn_has_the_exact_event_sequence(rig: Rig) -> None:
     completed = of_kind(events, "tool.call_completed")
     assert [c["call_id"] for c in completed] == ["call_1_1", "call_1_2"]
     assert completed[0]["result"] == "src/\nREADME.md"
-    assert completed[1]["result"] == "     1\t# demo\n     2\tA workspace for the runtime tests."
+    # read_file renders hashline rows: the line number, the line's tag (BLAKE3 of "<n>:<text>"), its text.
+    assert completed[1]["result"] == (
+        f"   1 {line_tag(1, '# demo')} | # demo\n   2 {line_tag(2, 'A workspace for the runtime tests.')} | "
+        "A workspace for the runtime tests."
+    )
     assert all("is_error" not in c and c["duration_ms"] >= 0 for c in completed)
     assert of_kind(events, "mode.changed") == [{"previous": "explore", "mode": "execute", "reason": "steady progress"}]
     budgets = of_kind(events, "budget.updated")

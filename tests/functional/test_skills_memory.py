@@ -32,12 +32,17 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "skills"
 LAST_ID = "$LAST_MEMORY_ID"
 ALL_TOOLS = {
     "activate_skill",
+    "delete_file",
+    "edit_file",
+    "glob",
+    "grep",
     "list_dir",
     "memory_forget",
     "memory_read",
     "memory_search",
     "memory_write",
     "read_file",
+    "write_file",
 }
 
 
