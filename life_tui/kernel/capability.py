@@ -31,20 +31,30 @@ class Capability(str):
 
     @property
     def domain(self) -> str:
-        head, _, _ = self.rpartition(":")
-        return head + ":"
+        return split(self)[0]
 
     @property
     def target(self) -> str:
-        return self.rpartition(":")[2]
+        return split(self)[1]
+
+
+def split(capability: str) -> tuple[str, str]:
+    """``("fs:write:", "a:b.txt")``: the domain is the first two colon-separated parts, the target the rest.
+
+    Splitting at the first two colons (not the last) keeps targets that contain colons intact.
+    """
+    parts = capability.split(":", 2)
+    if len(parts) < 3:
+        return capability, ""
+    return f"{parts[0]}:{parts[1]}:", parts[2]
 
 
 def matches(pattern: str, capability: str) -> bool:
     """True when ``capability`` falls under ``pattern``: ``*`` matches all, targets may be globs."""
     if pattern == "*":
         return True
-    p_head, _, p_target = pattern.rpartition(":")
-    c_head, _, c_target = capability.rpartition(":")
+    p_head, p_target = split(pattern)
+    c_head, c_target = split(capability)
     if p_head != c_head:
         return False
-    return fnmatch.fnmatchcase(c_target, p_target or "*") if p_target not in ("", "*") else True
+    return fnmatch.fnmatchcase(c_target, p_target) if p_target not in ("", "*") else True

@@ -176,6 +176,10 @@ def test_mode_estimation_follows_life_priority(state: AgentStateVector, pending:
         ("exec:cmd:git", "exec:cmd:git", True),
         ("exec:cmd:git", "exec:cmd:rm", False),
         ("fs:read:*", "fs:write:a", False),
+        ("fs:write:notes/*.txt", "fs:write:notes/a:b.txt", True),
+        ("fs:write:a:b.txt", "fs:write:a:b.txt", True),
+        ("fs:write:a:*", "fs:write:b:c", False),
+        ("payments:initiate", "payments:initiate", True),
     ],
 )
 def test_capability_matching(pattern: str, cap: str, ok: bool) -> None:
