@@ -467,3 +467,16 @@ class SkillDeactivated(Payload, frozen=True, kw_only=True, omit_defaults=True):
     reason: str = ""
     prompt: str | None = None
 
+
+# -------------------------------------------------------------------------------------------- sandbox
+@register("sandbox.unsandboxed_run", "Sandbox")
+class UnsandboxedRun(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """A shell command ran without an OS sandbox, because none was available (``reason``) and the user had
+    allowed unsandboxed runs. Recorded right after the call's ``tool.call_completed``; the command still had
+    a scrubbed environment, resource limits, a tree-wide timeout and capped output, but no filesystem,
+    network or PID isolation."""
+
+    call_id: str
+    command: str
+    reason: str
+    tool_name: str = "bash"
