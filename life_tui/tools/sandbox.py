@@ -203,6 +203,7 @@ class SandboxError(Exception):
 
 
 # -------------------------------------------------------------------------------------------- Linux
+PR_SET_PDEATHSIG = 1
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 MS_NOSUID = 0x2
@@ -698,8 +699,13 @@ class Plan:
         idmap = self.idmap
         limits = self.rlimits
         drop = self.drop_to
+        # Unsandboxed, the shell itself dies with the agent (bubblewrap's --die-with-parent does this in the
+        # sandbox); what it started is swept with its cgroup at the next start.
+        prctl = None if self.sandboxed else _c().prctl
 
         def setup() -> None:
+            if prctl is not None:
+                prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             if procs is not None:
                 fd = os.open(procs, os.O_WRONLY)
                 try:

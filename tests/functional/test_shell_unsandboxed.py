@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -195,3 +196,30 @@ async def test_a_crashed_agents_leftovers_are_swept_from_its_cgroup() -> None:
     assert sandbox_module.sweep_stale_cgroups(found.cgroup_base) == 1
     assert await asyncio.wait_for(orphan.wait(), 5) == -9
     assert not stale.exists()
+
+
+async def test_unsandboxed_the_shell_dies_with_the_agent(workspace: Path) -> None:
+    n = f"3607.{os.getpid()}"
+    script = (
+        "import asyncio\n"
+        "from pathlib import Path\n"
+        "from life_tui.tools.sandbox import Sandbox, SandboxPolicy\n"
+        f"run = Sandbox(SandboxPolicy(bwrap=None)).run('exec sleep {n}', workspace=Path({str(workspace)!r}),"
+        " timeout_s=60, allow_unsandboxed=True)\n"
+        "asyncio.run(run)\n"
+    )
+    agent = await asyncio.create_subprocess_exec(sys.executable, "-c", script)
+    try:
+        for _ in range(200):
+            if alive_with(n):
+                break
+            await asyncio.sleep(0.05)
+        assert alive_with(n)
+    finally:
+        agent.kill()
+        await agent.wait()
+    for _ in range(40):
+        if not alive_with(n):
+            break
+        await asyncio.sleep(0.05)
+    assert alive_with(n) == []
