@@ -22,6 +22,9 @@ defaults. The config file is TOML at ``<config dir>/config.toml``::
 
     [context]
     window = 200000
+
+    [shell]
+    allow_unsandboxed = false                   # true: run without bubblewrap when it is missing (journaled)
 """
 
 from __future__ import annotations
@@ -61,6 +64,11 @@ class DefaultSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     thinking_budget: int = 0
 
 
+class ShellSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    allow_unsandboxed: bool = False
+    """Run shell commands without an OS sandbox when none is available (each such run is journaled)."""
+
+
 class ContextSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     window: int = 200_000
 
@@ -70,6 +78,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     budget: BudgetSettings = msgspec.field(default_factory=BudgetSettings)
     approvals: ApprovalSettings = msgspec.field(default_factory=ApprovalSettings)
     context: ContextSettings = msgspec.field(default_factory=ContextSettings)
+    shell: ShellSettings = msgspec.field(default_factory=ShellSettings)
     prices: dict[str, dict[str, float]] = {}
     keys: dict[str, Any] = {}
 

@@ -154,7 +154,7 @@ class Session:
                 execute=options.executor,
                 decide=options.decide,
                 protected=protected_paths(journal, workspace),
-                allow_unsandboxed=options.allow_unsandboxed,
+                allow_unsandboxed=options.allow_unsandboxed or settings.shell.allow_unsandboxed,
                 price_overrides=settings.prices,
                 max_tokens=settings.defaults.max_tokens,
                 thinking_budget=thinking,

@@ -1,14 +1,15 @@
-"""The default tool registry for now: the file tools of :mod:`life_tui.tools.files`.
+"""The default tool registry: the file tools and the sandboxed shell.
 
-The shell, skills and memory tools live in their own modules; the full registry is composed from all of
-them later. Until then a session without an explicit registry gets the file tools.
+Skills and memory tools are added by the runtime's Session (they need the session's state and the
+discovered skills); MCP tools arrive with the MCP issue.
 """
 
 from __future__ import annotations
 
 from life_tui.tools.files import FILE_TOOLS
 from life_tui.tools.registry import ToolRegistry
+from life_tui.tools.shell import BASH
 
 
 def default_registry() -> ToolRegistry:
-    return ToolRegistry(list(FILE_TOOLS))
+    return ToolRegistry([*FILE_TOOLS, BASH])

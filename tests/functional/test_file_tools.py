@@ -691,7 +691,7 @@ def test_capabilities_name_normalised_paths() -> None:
     assert caps["read_file"]({}) == ["fs:read:."]  # never raises, even before validation
     annotations = {spec.name: spec.annotations for spec in registry.specs()}
     assert {n for n, a in annotations.items() if a.read_only} == {"read_file", "list_dir", "glob", "grep"}
-    assert {n for n, a in annotations.items() if a.destructive} == {"write_file", "edit_file", "delete_file"}
+    assert {n for n, a in annotations.items() if a.destructive} == {"write_file", "edit_file", "delete_file", "bash"}
 
 
 # ------------------------------------------------------------------------------------- the runtime

@@ -32,6 +32,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "skills"
 LAST_ID = "$LAST_MEMORY_ID"
 ALL_TOOLS = {
     "activate_skill",
+    "bash",
     "delete_file",
     "edit_file",
     "glob",

@@ -302,6 +302,7 @@ def test_unlink_removes_regular_files_only(policy: Policy, ws: Path) -> None:
         policy.unlink("alias")
     with pytest.raises(IsADirectory):
         policy.unlink("src")
+
     def refuse(_data: bytes, _p: WsPath) -> None:
         raise InvalidInput("could not keep a copy")
 
