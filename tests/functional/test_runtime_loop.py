@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.rig import RuntimeRig, open_rig
 
-from life_tui.journal import Journal, JournalOptions
 from life_tui.journal.blobs import BlobStore
-from life_tui.kernel.clock import FakeClock
 from life_tui.kernel.event import Event, EventDraft
 from life_tui.kernel.state import OperatingMode
 from life_tui.runtime.config import Settings
@@ -23,7 +22,7 @@ from life_tui.runtime.projection import ConversationState
 from life_tui.runtime.providers.base import Usage
 from life_tui.runtime.providers.scripted import Script, ScriptedCall, ScriptedError, ScriptedProvider, ScriptedTurn
 from life_tui.runtime.regulation import GateDecision
-from life_tui.runtime.session import Session, SessionOptions
+from life_tui.runtime.session import Session
 from life_tui.tools.basic import default_registry
 from life_tui.tools.hashline import line_tag
 from life_tui.tools.registry import ToolAnnotations, ToolContext, ToolOutput, ToolRegistry, ToolSpec
@@ -48,12 +47,7 @@ class PricedScripted(ScriptedProvider):
 
 
 @dataclass
-class Rig:
-    root: Path
-    workspace: Path
-    clock: FakeClock
-    journal: Journal
-    sessions: list[Session] = field(default_factory=list)
+class Rig(RuntimeRig):
     tool_runs: list[str] = field(default_factory=list)
 
     def tools(self) -> ToolRegistry:
@@ -105,44 +99,12 @@ class Rig:
         registry.register(spec("slow", slow))
         return registry
 
-    async def session(
-        self,
-        *turns: ScriptedTurn,
-        model: str = "scripted",
-        provider_class: type[ScriptedProvider] = ScriptedProvider,
-        settings: Settings | None = None,
-        **options: Any,
-    ) -> tuple[Session, ScriptedProvider]:
-        provider = provider_class(Script(model=model, turns=list(turns)))
-        opts = SessionOptions(settings=settings or Settings(), tools=self.tools(), **options)
-        session = await Session.create(
-            self.journal, name="test", workspace=self.workspace, provider=provider, options=opts
-        )
-        self.sessions.append(session)
-        return session, provider
-
-    def events(self, session: Session, after: int = 0) -> list[Event]:
-        return self.journal.read(session.session_id, session.branch, after=after)
-
-    def run_events(self, session: Session, run_id: str) -> list[Event]:
-        return [e for e in self.events(session) if e.run_id == run_id]
-
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    workspace = tmp_path / "workspace"
-    (workspace / "src").mkdir(parents=True)
-    (workspace / "README.md").write_text("# demo\nA workspace for the runtime tests.\n")
-    (workspace / "src" / "app.py").write_text("print('hello')\n")
-    clock = FakeClock(tick_us=1_000)
-    journal = Journal.open(tmp_path / "journal", options=JournalOptions(background=False), clock=clock)
-    rig = Rig(tmp_path / "journal", workspace, clock, journal)
-    try:
-        yield rig
-    finally:
-        for session in rig.sessions:
-            await session.close()
-        journal.close()
+    files = {"README.md": "# demo\nA workspace for the runtime tests.\n", "src/app.py": "print('hello')\n"}
+    async with open_rig(Rig, tmp_path, files) as opened:
+        yield opened
 
 
 def kinds(events: list[Event], *, deltas: bool = False) -> list[str]:

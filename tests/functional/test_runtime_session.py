@@ -12,11 +12,11 @@ from typing import Any
 
 import msgspec
 import pytest
+from fakes.rig import RuntimeRig, open_rig
 
 from life_tui.errors import Conflict, InvalidInput, NotFound
 from life_tui.journal import Journal, JournalOptions, JournalReader
 from life_tui.journal.snapshots import fold
-from life_tui.kernel.clock import FakeClock
 from life_tui.kernel.event import Event
 from life_tui.kernel.state import OperatingMode
 from life_tui.runtime.approvals import ApprovalMode, arguments_hash
@@ -26,7 +26,7 @@ from life_tui.runtime.loop import RunLimits
 from life_tui.runtime.projection import ConversationProjection, ConversationState
 from life_tui.runtime.providers.base import ToolDefinition
 from life_tui.runtime.providers.scripted import Script, ScriptedCall, ScriptedProvider, ScriptedTurn
-from life_tui.runtime.session import Session, SessionOptions
+from life_tui.runtime.session import Session
 from life_tui.tools.basic import default_registry
 from life_tui.tools.registry import ToolAnnotations, ToolContext, ToolOutput, ToolRegistry, ToolSpec
 
@@ -41,12 +41,7 @@ def turn(text: str = "", *calls: ScriptedCall, **kw: Any) -> ScriptedTurn:
 
 
 @dataclass
-class Rig:
-    root: Path
-    workspace: Path
-    clock: FakeClock
-    journal: Journal
-    sessions: list[Session] = field(default_factory=list)
+class Rig(RuntimeRig):
     written: list[str] = field(default_factory=list)
 
     def tools(self) -> ToolRegistry:
@@ -69,38 +64,11 @@ class Rig:
         )
         return registry
 
-    async def session(
-        self, *turns: ScriptedTurn, model: str = "scripted", settings: Settings | None = None, **options: Any
-    ) -> tuple[Session, ScriptedProvider]:
-        provider = ScriptedProvider(Script(model=model, turns=list(turns)))
-        opts = SessionOptions(settings=settings or Settings(), tools=self.tools(), **options)
-        session = await Session.create(
-            self.journal, name="test", workspace=self.workspace, provider=provider, options=opts
-        )
-        self.sessions.append(session)
-        return session, provider
-
-    def events(self, session: Session, after: int = 0) -> list[Event]:
-        return self.journal.read(session.session_id, session.branch, after=after)
-
-    def run_events(self, session: Session, run_id: str) -> list[Event]:
-        return [e for e in self.events(session) if e.run_id == run_id]
-
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    (workspace / "README.md").write_text("# demo\n")
-    clock = FakeClock(tick_us=1_000)
-    journal = Journal.open(tmp_path / "journal", options=JournalOptions(background=False), clock=clock)
-    rig = Rig(tmp_path / "journal", workspace, clock, journal)
-    try:
-        yield rig
-    finally:
-        for session in rig.sessions:
-            await session.close()
-        rig.journal.close()
+    async with open_rig(Rig, tmp_path, {"README.md": "# demo\n"}) as opened:
+        yield opened
 
 
 def of_kind(events: list[Event], kind: str) -> list[dict[str, Any]]:
