@@ -278,7 +278,6 @@ def plan_compaction(
     if len(users) < 2:
         return None
     target = compiled.history_budget * budgets.compact_to
-    remaining = compiled.history_tokens
     end = None
     for boundary in users[1:]:  # cut just before a user message, keeping the latest turn whole
         removed = sum(_message_tokens(m) for m in history[:boundary] if not m.pinned)
@@ -290,7 +289,6 @@ def plan_compaction(
     chosen = [m for m in history[:end] if not m.pinned]
     if not chosen:
         return None
-    del remaining
     return chosen[0].seq, chosen[-1].seq
 
 

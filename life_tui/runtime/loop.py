@@ -404,7 +404,7 @@ class AgentLoop:
             actor=Actor.AGENT,
         )
 
-        async def fail(error: str, *, executed: bool = False) -> None:
+        async def fail(error: str) -> None:
             await self._write(k.ToolCallFailed(call_id=call.id, tool_name=call.name, error=error), actor=Actor.TOOL)
 
         if spec is None:

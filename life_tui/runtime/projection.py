@@ -237,8 +237,7 @@ class ConversationProjection:
                     is_error=not ok,
                 )
             )
-            executed = kind == "tool.call_completed" or bool(data.get("executed"))
-            if executed:
+            if kind == "tool.call_completed":  # a failed call never ran: it does not move the vitals
                 state.tool_calls += 1
                 state.run.tool_calls += 1
                 state.vector = after_tool(state.vector, ok=ok)
