@@ -480,3 +480,164 @@ class UnsandboxedRun(Payload, frozen=True, kw_only=True, omit_defaults=True):
     command: str
     reason: str
     tool_name: str = "bash"
+
+
+# ----------------------------------------------------------------------------- autonomic (homeostasis)
+@register("autonomic.gate_triggered", "Autonomic")
+class GateTriggered(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """The gating profile warned about or blocked an operation. ``operation`` is ``model_call`` or
+    ``tool_call`` (then ``tool_name`` and ``call_id`` name the call); ``gate`` is the gate that decided
+    (``expensive_model``, ``tool_execution``, ``file_write``, ``shell``, ``network``, ``repeat_call``...);
+    ``action`` is ``warn`` or ``block``; ``rules`` are the rule ids behind it and ``reason`` what the model
+    is told."""
+
+    operation: str
+    gate: str
+    action: str
+    reason: str
+    rules: list[str] = []
+    tool_name: str | None = None
+    call_id: str | None = None
+    model_override: str | None = None
+
+
+@register("autonomic.mode_changed", "Autonomic")
+class EconomicModeChanged(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """The economic mode moved (sovereign / conserving / hustle / hibernate), after the hysteresis gate's
+    thresholds and minimum hold time. ``ratio`` is balance over monthly burn when the mode was decided
+    (absent: infinite, no burn yet or an unmetered wallet)."""
+
+    previous: str
+    mode: str
+    reason: str
+    ratio: float | None = None
+
+
+@register("autonomic.state_snapshot", "Autonomic")
+class HomeostasisSnapshot(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """The homeostatic state (three pillars) and the gating profile in force, recorded periodically so a
+    reader (a gauge, ``life-tui state``, SQL) need not fold the session. Informational: the controller's
+    own fold never reads it back."""
+
+    state: dict[str, Any]
+    profile: dict[str, Any]
+
+
+@register("autonomic.context_ruling", "Autonomic")
+class ContextRuling(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """The context ruling changed: ``breathe`` (< 0.60 of the window), ``dilate``, ``compress`` (≥ 0.85) or
+    ``emergency`` (≥ 0.95). Compress and emergency make the runtime compact toward ``target`` (a fraction
+    of the window)."""
+
+    ruling: str
+    previous: str
+    utilisation: float
+    target: float | None = None
+    reason: str = ""
+
+
+# ----------------------------------------------------------------------------------- eval (Nous)
+@register("eval.inline_completed", "Evaluation")
+class InlineEvaluation(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """A heuristic scored the last tick: ``score`` in [0, 1], ``label`` good (≥ 0.8) / warning (≥ 0.5) /
+    critical, ``layer`` one of reasoning, action, execution, safety, cost. Feeds the cognitive pillar's
+    quality (an exponential moving average)."""
+
+    evaluator: str
+    score: float
+    label: str
+    layer: str
+    explanation: str = ""
+    tick: int | None = None
+
+
+@register("eval.judge_completed", "Evaluation")
+class JudgeEvaluation(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """An LLM-as-judge evaluator scored a turn (``target_run_id``), from a JSON-only verdict. ``scores`` maps
+    score names to values in [0, 1]; ``error`` is set (and ``scores`` empty) when no verdict could be read."""
+
+    evaluator: str
+    target_run_id: str | None
+    scores: dict[str, float]
+    model: str = ""
+    explanation: str = ""
+    duration_ms: float = 0.0
+    cost_usd: float = 0.0
+    error: str | None = None
+
+
+# ---------------------------------------------------------------------------------- finance (Haima)
+@register("finance.deposited", "Finance")
+class FundsDeposited(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """The user funded the wallet (``life-tui wallet fund``), in micro-credits (1 µc = $0.000001). A wallet
+    that was never funded is unmetered: no balance is enforced, only budgets."""
+
+    amount_micro: int
+    source: str = "cli"
+    note: str = ""
+
+
+@register("finance.budget_set", "Finance")
+class BudgetSet(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """A spending cap: ``scope`` is ``session`` (this session, all its branches), ``day`` (all sessions, per
+    UTC day) or ``invocation`` (one headless run, ``--max-budget-usd``). ``limit_micro`` absent removes it."""
+
+    scope: str
+    limit_micro: int | None = None
+    invocation_id: str | None = None
+
+
+@register("finance.reserved", "Finance")
+class CostReserved(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """The worst-case cost of a provider call, reserved before the call against the balance and every
+    budget in force. ``balance_after_micro`` is the wallet balance less spend and reservations (absent when
+    unmetered); ``burn_per_hour_micro`` the recent burn rate. Settled or released by ``reservation_id``."""
+
+    reservation_id: str
+    amount_micro: int
+    model: str
+    purpose: str = "model_call"
+    invocation_id: str | None = None
+    balance_after_micro: int | None = None
+    burn_per_hour_micro: int = 0
+
+
+@register("finance.settled", "Finance")
+class CostSettled(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """A reservation settled at the call's actual cost, billed from the provider's reported usage
+    (``estimated`` when usage was not reported, ``priced`` false when the model's price was unknown and the
+    conservative rate was used). ``task_id`` attributes the spend to a task."""
+
+    reservation_id: str
+    amount_micro: int
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    priced: bool = True
+    estimated: bool = False
+    task_id: str | None = None
+    balance_after_micro: int | None = None
+    burn_per_hour_micro: int = 0
+    reason: str = ""
+
+
+@register("finance.released", "Finance")
+class CostReleased(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """A reservation given back unspent (the call was not made, or failed before any usage)."""
+
+    reservation_id: str
+    reason: str = ""
+
+
+@register("finance.refused", "Finance")
+class CostRefused(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """A call was not made: reserving its worst-case cost would have gone over ``limit`` (``balance``,
+    ``session``, ``day``, ``invocation`` or ``run``)."""
+
+    amount_micro: int
+    limit: str
+    available_micro: int
+    model: str = ""
+    reason: str = ""

@@ -48,7 +48,7 @@ from life_tui.runtime.providers.base import (
     ToolCall,
 )
 from life_tui.runtime.providers.retry import stream_with_retry
-from life_tui.runtime.regulation import GateDecision, Regulator
+from life_tui.runtime.regulation import GateDecision, ModelQuestion, Regulator, ToolQuestion
 from life_tui.runtime.writer import EventWriter
 from life_tui.tools.registry import ToolContext, ToolOutput, ToolRegistry
 
@@ -257,7 +257,11 @@ class AgentLoop:
             if turn > limits.max_turns:
                 return RunOutcome(run_id=self._run_id, reason="max_turns")
             await self._phase("regulate", turn)
-            gate = await self._gate(lambda: self.d.regulator.before_model_call(self.d.state(), self.d.clock.now_us()))
+            provider = self.d.provider()
+            question = ModelQuestion(model=provider.model, provider=provider.name, tick=turn)
+            gate = await self._gate(
+                lambda q=question: self.d.regulator.before_model_call(self.d.state(), q, self.d.clock.now_us())  # type: ignore[misc]
+            )
             if not gate.allow or gate.skip_model:
                 return RunOutcome(run_id=self._run_id, reason="blocked", error=gate.reason or "blocked by regulation")
             await self._phase("context", turn)
@@ -272,11 +276,14 @@ class AgentLoop:
                     await self._tool(call, gate)
             await self._phase("persist", turn)
             await self._persist(limits, compiled)
+            await self._after_tick()
             if not response.tool_calls:
                 return RunOutcome(run_id=self._run_id, reason="final_answer", final_answer=response.text)
 
     async def _gate(self, ask: Callable[[], GateDecision]) -> GateDecision:
-        await self.d.writer.settle()
+        # Everything submitted is durable (and observed by the regulator) before it is asked, notes
+        # included: its answer depends only on the events before it, as it will in a replay.
+        await self.d.writer.drain()
         try:
             decision = ask()
         except Exception as exc:
@@ -288,6 +295,20 @@ class AgentLoop:
         if decision.events:
             await self.d.writer.write(*decision.events)
         return decision
+
+    async def _after_tick(self) -> None:
+        """The regulator's own events after a tick (evaluations, snapshots); its failure is recorded, not raised."""
+        await self.d.writer.drain()
+        try:
+            drafts = self.d.regulator.after_tick(self.d.state(), self.d.clock.now_us())
+        except Exception as exc:
+            await self._write(
+                k.ErrorRaised(message=f"regulator failed after the tick: {exc}", source="regulator", is_error=False),
+                actor=Actor.SYSTEM,
+            )
+            return
+        if drafts:
+            await self.d.writer.write(*drafts)
 
     async def _compile(self) -> CompiledContext:
         await self.d.writer.settle()
@@ -440,7 +461,15 @@ class AgentLoop:
             return
         tool_gate = await self._gate(
             lambda: self.d.regulator.before_tool_call(
-                self.d.state(), call.name, spec.annotations.read_only, self.d.clock.now_us()
+                self.d.state(),
+                ToolQuestion(
+                    name=call.name,
+                    call_id=call.id,
+                    arguments=call.arguments,
+                    read_only=spec.annotations.read_only,
+                    capabilities=tuple(capabilities),
+                ),
+                self.d.clock.now_us(),
             )
         )
         if not tool_gate.allow:

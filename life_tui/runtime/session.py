@@ -233,6 +233,7 @@ class Session:
     def _on_durable(self, events: list[Event]) -> None:
         for e in events:
             self._state = self._projection.apply(self._state, e)
+        self.regulator.observe(events)
 
     @property
     def state(self) -> ConversationState:

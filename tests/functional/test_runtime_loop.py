@@ -21,7 +21,7 @@ from life_tui.runtime.loop import INLINE_RESULT_LIMIT, RunLimits
 from life_tui.runtime.projection import ConversationState
 from life_tui.runtime.providers.base import Usage
 from life_tui.runtime.providers.scripted import Script, ScriptedCall, ScriptedError, ScriptedProvider, ScriptedTurn
-from life_tui.runtime.regulation import GateDecision
+from life_tui.runtime.regulation import AllowAll, GateDecision, ModelQuestion, ToolQuestion
 from life_tui.runtime.session import Session
 from life_tui.tools.basic import default_registry
 from life_tui.tools.hashline import line_tag
@@ -459,33 +459,30 @@ async def test_a_script_that_runs_out_is_an_error_not_a_hang(rig: Rig) -> None:
 
 
 # ----------------------------------------------------------------------------------------- regulation
-class Exploding:
-    def before_model_call(self, state: ConversationState, now_us: int) -> GateDecision:
+class Exploding(AllowAll):
+    def before_model_call(self, state: ConversationState, question: ModelQuestion, now_us: int) -> GateDecision:
         raise RuntimeError("controller unreachable")
 
-    def before_tool_call(self, state: ConversationState, tool_name: str, read_only: bool, now_us: int) -> GateDecision:
+    def before_tool_call(self, state: ConversationState, question: ToolQuestion, now_us: int) -> GateDecision:
         raise RuntimeError("controller unreachable")
 
 
-class Blocking:
+class Blocking(AllowAll):
     def __init__(self) -> None:
         self.asked = 0
 
-    def before_model_call(self, state: ConversationState, now_us: int) -> GateDecision:
+    def before_model_call(self, state: ConversationState, question: ModelQuestion, now_us: int) -> GateDecision:
         self.asked += 1
         warning = EventDraft(kind="autonomic.gate_decided", payload={"gate": "expensive_model", "decision": "block"})
         return GateDecision(allow=False, reason="hibernating: the balance is too low", events=(warning,))
 
-    def before_tool_call(self, state: ConversationState, tool_name: str, read_only: bool, now_us: int) -> GateDecision:
-        return GateDecision()
 
-
-class Narrowing:
-    def before_model_call(self, state: ConversationState, now_us: int) -> GateDecision:
+class Narrowing(AllowAll):
+    def before_model_call(self, state: ConversationState, question: ModelQuestion, now_us: int) -> GateDecision:
         return GateDecision(model_override="cheap-model", allowed_tools=frozenset({"read_file"}), reason="hustle")
 
-    def before_tool_call(self, state: ConversationState, tool_name: str, read_only: bool, now_us: int) -> GateDecision:
-        if not read_only:
+    def before_tool_call(self, state: ConversationState, question: ToolQuestion, now_us: int) -> GateDecision:
+        if not question.read_only:
             return GateDecision(allow=False, reason="writes are blocked")
         return GateDecision()
 
