@@ -641,3 +641,17 @@ class CostRefused(Payload, frozen=True, kw_only=True, omit_defaults=True):
     available_micro: int
     model: str = ""
     reason: str = ""
+
+
+# ---------------------------------------------------------------------------------------- workspace
+@register("workspace.rewound", "Files")
+class WorkspaceRewound(Payload, frozen=True, kw_only=True, omit_defaults=True):
+    """The user restored workspace files to how they were at event ``to_seq`` (an explicit action, undoing
+    the ``file.written`` / ``file.deleted`` effects of tools after it). ``restored`` maps each path to the
+    blob it was restored to (None: the file did not exist then and was removed); ``backup`` maps each
+    path to the blob of its content just before the rewind, so the rewind itself can be undone."""
+
+    to_seq: int
+    restored: dict[str, str | None]
+    backup: dict[str, str | None] = {}
+    reason: str = ""

@@ -15,6 +15,8 @@ defaults. The config file is TOML at ``<config dir>/config.toml``::
     tool_calls = 48
     errors = 8
     max_turns = 24
+    # session_usd = 2.0                         # cap a session's spend (all its runs and branches)
+    # daily_usd = 10.0                          # cap all sessions' spend per UTC day
 
     [approvals]
     mode = "default"                            # default | auto | plan
@@ -48,6 +50,10 @@ class BudgetSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tool_calls: int = BudgetState().tool_calls_remaining
     errors: int = BudgetState().error_budget_remaining
     max_turns: int = 24
+    session_usd: float | None = None
+    """A cap on a session's spend across all its runs and branches (reserved against the ledger)."""
+    daily_usd: float | None = None
+    """A cap on all sessions' spend per UTC day."""
 
 
 class ApprovalSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -81,6 +87,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     shell: ShellSettings = msgspec.field(default_factory=ShellSettings)
     prices: dict[str, dict[str, float]] = {}
     keys: dict[str, Any] = {}
+    mcp_servers: dict[str, dict[str, Any]] = {}
+    """``[mcp_servers.NAME]`` tables: MCP servers whose tools the agent may use (validated by tools.mcp_client)."""
+    tui: dict[str, Any] = {}
+    """``[tui]``: the workstation's theme, layout and key bindings (validated by the tui package)."""
 
 
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
