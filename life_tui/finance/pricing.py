@@ -41,7 +41,14 @@ LOCAL_PROVIDERS = frozenset({"ollama", "lmstudio", "vllm", "scripted", "replay"}
 
 
 def price_for(model: str, overrides: dict[str, Price] | None = None, *, provider: str = "") -> tuple[Price, bool]:
-    """The price of ``model`` and whether it is known (False: conservative fallback)."""
+    """The price of ``model`` and whether it is known (False: conservative fallback).
+
+    A configured override always wins (a local model may be given a notional price); otherwise local
+    providers are free.
+    """
+    for pattern, price in (overrides or {}).items():
+        if pattern == model or fnmatch.fnmatchcase(model, pattern):
+            return price, True
     if provider in LOCAL_PROVIDERS:
         return Price(input=0.0, output=0.0), True
     table = {**PRICES, **(overrides or {})}
@@ -51,6 +58,22 @@ def price_for(model: str, overrides: dict[str, Price] | None = None, *, provider
         if fnmatch.fnmatchcase(model, pattern):
             return table[pattern], True
     return CONSERVATIVE, False
+
+
+MODEL_TIERS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-1"),
+    "openai": ("gpt-4.1-nano", "gpt-4.1-mini", "gpt-4o-mini", "gpt-4.1", "o4-mini", "gpt-4o"),
+}
+"""Concrete models per provider, cheapest first: what a budget preference can narrow to."""
+
+
+def cheaper_models(provider: str, model: str, overrides: dict[str, Price] | None = None) -> tuple[str, ...]:
+    """Models of ``provider`` that cost less than ``model`` per output token, cheapest first."""
+    current, _ = price_for(model, overrides, provider=provider)
+    candidates = [*MODEL_TIERS.get(provider, ()), *(m for m in (overrides or {}) if "*" not in m)]
+    priced = {m: price_for(m, overrides, provider=provider)[0] for m in candidates if m != model}
+    cheaper = [m for m, p in priced.items() if (p.output, p.input) < (current.output, current.input)]
+    return tuple(sorted(dict.fromkeys(cheaper), key=lambda m: (priced[m].output, priced[m].input, m)))
 
 
 def cost_usd(

@@ -261,23 +261,30 @@ def compile_context(
 
 
 def plan_compaction(
-    state: ConversationState, compiled: CompiledContext, budgets: ContextBudgets
+    state: ConversationState, compiled: CompiledContext, budgets: ContextBudgets, target_fraction: float | None = None
 ) -> tuple[int, int] | None:
     """The seq range to compact, or None. Ranges end before a user message and never touch the last one.
 
+    Without a ``target_fraction`` the history is compacted when it fills ``compact_at`` of its budget. A
+    homeostasis ruling (compress, emergency) gives one: compact while the whole context is above that
+    fraction of the window, down toward it.
     A range the user expanded again stays expanded while the history still fits the window: only what
     follows it is compacted (it would otherwise be re-compacted on the very next turn, undoing the expansion).
     """
-    if compiled.history_tokens <= compiled.history_budget * budgets.compact_at:
+    fixed = compiled.tokens - compiled.history_tokens
+    ruled = target_fraction is not None and compiled.tokens > compiled.window * target_fraction
+    if not ruled and compiled.history_tokens <= compiled.history_budget * budgets.compact_at:
         return None
     history = visible_history(state)
-    if compiled.history_tokens <= compiled.history_budget:
+    if compiled.history_tokens <= compiled.history_budget and not ruled:
         floor = max((c.to_seq for c in state.compactions if c.expanded), default=0)
         history = [m for m in history if m.seq > floor]
     users = [i for i, m in enumerate(history) if m.role == "user" and not m.pinned]
     if len(users) < 2:
         return None
     target = compiled.history_budget * budgets.compact_to
+    if ruled and target_fraction is not None:
+        target = min(target, max(compiled.window * target_fraction - fixed, 0))
     end = None
     for boundary in users[1:]:  # cut just before a user message, keeping the latest turn whole
         removed = sum(_message_tokens(m) for m in history[:boundary] if not m.pinned)

@@ -19,7 +19,8 @@ from typing import Any, Protocol
 import msgspec
 
 from life_tui.errors import LifeError
-from life_tui.finance.pricing import Price, cost_usd, price_for
+from life_tui.finance.pricing import Price, cheaper_models
+from life_tui.finance.view import to_micro
 from life_tui.journal.blobs import BlobStore
 from life_tui.kernel import kinds as k
 from life_tui.kernel.clock import Clock
@@ -27,12 +28,14 @@ from life_tui.kernel.event import Actor, EventDraft
 from life_tui.kernel.ids import new_ulid
 from life_tui.kernel.state import BudgetState, OperatingMode, estimate_mode
 from life_tui.runtime.approvals import ApprovalPolicy, Decision, approval_id_for, arguments_hash
+from life_tui.runtime.billing import Ledger, actual_micro, resolve_price, worst_case_micro
 from life_tui.runtime.context import (
     CompiledContext,
     ContextBudgets,
     ContextInputs,
     HistoryCache,
     compile_context,
+    estimate_tokens,
     plan_compaction,
     summarise,
     visible_history,
@@ -46,6 +49,7 @@ from life_tui.runtime.providers.base import (
     ReasoningDelta,
     TextDelta,
     ToolCall,
+    Usage,
 )
 from life_tui.runtime.providers.retry import stream_with_retry
 from life_tui.runtime.regulation import GateDecision, ModelQuestion, Regulator, ToolQuestion
@@ -146,6 +150,10 @@ class LoopDeps:
     """Records a tool's effect somewhere other than the session (shared-scope memory) and returns True;
     False leaves it to the session, right after the call's completion. Gets the effect and the run id."""
     price_overrides: dict[str, Any] = field(default_factory=dict)
+    ledger: Ledger | None = None
+    """Reserves each call's worst case before it is made and settles it after (None: no ledger, no caps)."""
+    invocation_id: Callable[[], str | None] = lambda: None
+    """The invocation a spending cap applies to (a headless run's ``--max-budget-usd``)."""
     max_tokens: int = 4096
     thinking_budget: int | None = None
     retry_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -188,6 +196,7 @@ class AgentLoop:
         """Run one user turn. ``prelude`` events (a typed ``/skill`` command's) are stored with the message."""
         self._run_id = new_ulid()
         self._denials = 0
+        self._refused: k.CostRefused | None = None
         self._limits = limits
         before = self.d.state()
         self._usage_before = (before.input_tokens, before.output_tokens, before.cached_tokens)
@@ -258,16 +267,24 @@ class AgentLoop:
                 return RunOutcome(run_id=self._run_id, reason="max_turns")
             await self._phase("regulate", turn)
             provider = self.d.provider()
-            question = ModelQuestion(model=provider.model, provider=provider.name, tick=turn)
+            question = ModelQuestion(
+                model=provider.model,
+                provider=provider.name,
+                tick=turn,
+                cheaper_models=cheaper_models(provider.name, provider.model, self._overrides()),
+            )
             gate = await self._gate(
                 lambda q=question: self.d.regulator.before_model_call(self.d.state(), q, self.d.clock.now_us())  # type: ignore[misc]
             )
             if not gate.allow or gate.skip_model:
                 return RunOutcome(run_id=self._run_id, reason="blocked", error=gate.reason or "blocked by regulation")
             await self._phase("context", turn)
-            compiled = await self._compile()
+            compiled = await self._compile(gate.compact_target)
             await self._phase("provider", turn)
             response = await self._call_model(compiled, gate)
+            if response is None and self._refused is not None:
+                refused = self._refused
+                return RunOutcome(run_id=self._run_id, reason="budget", error=refused.reason, exhausted=[refused.limit])
             if response is None:
                 return RunOutcome(run_id=self._run_id, reason="error", error=self._last_error)
             if response.tool_calls:
@@ -310,11 +327,11 @@ class AgentLoop:
         if drafts:
             await self.d.writer.write(*drafts)
 
-    async def _compile(self) -> CompiledContext:
+    async def _compile(self, target_fraction: float | None = None) -> CompiledContext:
         await self.d.writer.settle()
         inputs = self.d.inputs()
         compiled = compile_context(self.d.state(), inputs, self.d.budgets, self._history)
-        span = plan_compaction(self.d.state(), compiled, self.d.budgets)
+        span = plan_compaction(self.d.state(), compiled, self.d.budgets, target_fraction)
         if span is not None:
             covered = [m for m in visible_history(self.d.state()) if span[0] <= m.seq <= span[1] and not m.pinned]
             await self._write(
@@ -330,8 +347,49 @@ class AgentLoop:
             compiled = compile_context(self.d.state(), inputs, self.d.budgets, self._history)
         return compiled
 
+    def _overrides(self) -> dict[str, Price]:
+        return {m: msgspec.convert(p, Price) for m, p in self.d.price_overrides.items()}
+
+    async def _reserve(
+        self, provider: Provider, model: str, price: Price, compiled: CompiledContext, max_tokens: int
+    ) -> str | None:
+        """Reserve the call's worst case; None when there is no ledger. Sets ``_refused`` when refused."""
+        if self.d.ledger is None:
+            return None
+        declared = getattr(provider, "next_turn_cost_usd", None)
+        amount = worst_case_micro(
+            price,
+            input_tokens=compiled.tokens,
+            max_tokens=max_tokens,
+            thinking_budget=self.d.thinking_budget,
+            declared_usd=declared() if callable(declared) else None,
+        )
+        run = self.d.state().run
+        result = self.d.ledger.reserve(
+            session_id=self.d.writer.session_id,
+            branch=self.d.writer.branch,
+            run_id=self._run_id,
+            amount_micro=amount,
+            model=model,
+            invocation_id=self.d.invocation_id(),
+            run_limit_micro=max(to_micro(self._limits.cost_usd - run.cost_usd), 0),
+            now_us=self.d.clock.now_us(),
+        )
+        await self._write(result, actor=Actor.SYSTEM)  # durable before the call is made
+        if isinstance(result, k.CostRefused):
+            self._refused = result
+            return None
+        return result.reservation_id
+
     async def _call_model(self, compiled: CompiledContext, gate: GateDecision) -> ModelResponse | None:
         provider = self.d.provider()
+        model = gate.model_override or provider.model
+        max_tokens = min(self.d.max_tokens, gate.max_tokens) if gate.max_tokens else self.d.max_tokens
+        price, known = resolve_price(provider, model, self.d.price_overrides)
+        reservation = await self._reserve(provider, model, price, compiled, max_tokens)
+        if self._refused is not None:
+            return None
+        ledger = self.d.ledger
         tools = compiled.tools
         if gate.allowed_tools is not None:
             tools = [t for t in tools if t.name in gate.allowed_tools]
@@ -339,11 +397,11 @@ class AgentLoop:
         if skill is not None:  # an active skill offers only its allowed tools
             tools = [t for t in tools if skill.allows(t.name)]
         request = ModelRequest(
-            model=gate.model_override or provider.model,
+            model=model,
             system=compiled.system,
             messages=compiled.messages,
             tools=tools,
-            max_tokens=self.d.max_tokens,
+            max_tokens=max_tokens,
             thinking_budget=self.d.thinking_budget,
         )
         response: ModelResponse | None = None
@@ -370,36 +428,43 @@ class AgentLoop:
                     response = item
         except asyncio.CancelledError:
             await self.d.writer.drain()
+            drafts: list[k.Payload] = []
             if text:
-                await self._write(
-                    k.AssistantMessage(content="".join(text), model=provider.model, stop_reason="cancelled")
-                )
+                drafts.append(k.AssistantMessage(content="".join(text), model=model, stop_reason="cancelled"))
+            if ledger is not None and reservation is not None:
+                # The provider may bill what it streamed before the cancel: charge an estimate of it.
+                partial = Usage(input_tokens=compiled.tokens, output_tokens=estimate_tokens("".join(text)))
+                drafts.append(self._settlement(ledger, reservation, model, price, known, partial, None, estimated=True))
+            if drafts:
+                await self._write(*drafts)
             raise
         except ProviderError as exc:
             await self.d.writer.drain()
             self._last_error = str(exc)  # adapters already name themselves in their messages
+            released = (
+                [ledger.release(reservation, f"the call failed: {exc.message}", self.d.clock.now_us())]
+                if ledger is not None and reservation is not None
+                else []
+            )
             await self._write(
-                k.AssistantMessage(content="".join(text), model=provider.model, stop_reason="error"),
+                k.AssistantMessage(content="".join(text), model=model, stop_reason="error"),
                 k.ErrorRaised(message=self._last_error, source="provider"),
+                *released,
             )
             return None
         if response is None:
             self._last_error = f"{provider.name} ended its stream without a response"
-            await self._write(k.ErrorRaised(message=self._last_error, source="provider"))
+            released = (
+                [ledger.release(reservation, "the stream ended without a response", self.d.clock.now_us())]
+                if ledger is not None and reservation is not None
+                else []
+            )
+            await self._write(k.ErrorRaised(message=self._last_error, source="provider"), *released)
             return None
         usage = response.usage
-        if response.recorded_cost_usd is not None:
-            cost = response.recorded_cost_usd
-        else:
-            overrides: dict[str, Price] = {m: msgspec.convert(p, Price) for m, p in self.d.price_overrides.items()}
-            price, _known = price_for(response.model or provider.model, overrides, provider=provider.name)
-            cost = cost_usd(
-                price,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cached_tokens=usage.cached_tokens,
-                cache_write_tokens=usage.cache_write_tokens,
-            )
+        if response.model and response.model != model:
+            price, known = resolve_price(provider, response.model, self.d.price_overrides)
+        cost = actual_micro(price, usage, response.recorded_cost_usd) / 1_000_000
         self._note(
             k.AssistantMessage(
                 content=response.text,
@@ -412,7 +477,39 @@ class AgentLoop:
             ),
             actor=Actor.AGENT,
         )
+        if ledger is not None and reservation is not None:
+            self._note(
+                self._settlement(
+                    ledger, reservation, response.model or model, price, known, usage, response.recorded_cost_usd
+                )
+            )
         return response
+
+    def _settlement(
+        self,
+        ledger: Ledger,
+        reservation: str,
+        model: str,
+        price: Price,
+        known: bool,
+        usage: Usage,
+        recorded_usd: float | None,
+        *,
+        estimated: bool = False,
+    ) -> k.CostSettled:
+        return ledger.settle(
+            reservation,
+            amount_micro=actual_micro(price, usage, recorded_usd),
+            model=model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_tokens=usage.cached_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            priced=known,
+            estimated=estimated,
+            task_id=None,
+            now_us=self.d.clock.now_us(),
+        )
 
     async def _tool(self, call: ToolCall, gate: GateDecision) -> None:
         tools = self.d.tools

@@ -1,0 +1,91 @@
+"""Billing a provider call against the ledger: reserve its worst case before, settle its real cost after.
+
+The loop talks to the ledger through :class:`Ledger` (``finance.wallet.Wallet`` implements it), so the
+loop never knows how balances and caps are kept. The worst case of a call is its estimated input at full
+(uncached) price with a margin, plus every output and reasoning token it may produce; the settled cost
+comes from the provider's reported usage, priced by the price table (an unknown model at the
+conservative rate, flagged). Reservation payloads are recorded in the session before the call is made,
+so a crash in between is reconciled from the journal when the ledger reopens.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import msgspec
+
+from life_tui.finance.pricing import Price, cost_usd, price_for
+from life_tui.finance.view import to_micro
+from life_tui.kernel import kinds as k
+from life_tui.runtime.providers.base import Provider, Usage
+
+INPUT_MARGIN = 1.25
+"""Input tokens are estimated (chars / 4) before a call; the reservation allows for a 25 % underestimate."""
+
+
+class Ledger(Protocol):
+    def reserve(
+        self,
+        *,
+        session_id: str,
+        branch: str,
+        run_id: str | None,
+        amount_micro: int,
+        model: str,
+        invocation_id: str | None,
+        run_limit_micro: int | None,
+        now_us: int,
+    ) -> k.CostReserved | k.CostRefused: ...
+
+    def settle(
+        self,
+        reservation_id: str,
+        *,
+        amount_micro: int,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        cached_tokens: int,
+        reasoning_tokens: int,
+        priced: bool,
+        estimated: bool,
+        task_id: str | None,
+        now_us: int,
+    ) -> k.CostSettled: ...
+
+    def release(self, reservation_id: str, reason: str, now_us: int) -> k.CostReleased: ...
+
+
+def resolve_price(provider: Provider, model: str, overrides: dict[str, object]) -> tuple[Price, bool]:
+    table = {m: msgspec.convert(p, Price) for m, p in overrides.items()}
+    return price_for(model, table, provider=provider.name)
+
+
+def worst_case_micro(
+    price: Price, *, input_tokens: int, max_tokens: int, thinking_budget: int | None, declared_usd: float | None = None
+) -> int:
+    """The most a call can cost. ``declared_usd`` is a cost the provider states in advance (scripted turns)."""
+    if declared_usd is not None:
+        return to_micro(declared_usd)
+    reasoning_rate = price.reasoning if price.reasoning is not None else price.output
+    usd = (
+        math.ceil(input_tokens * INPUT_MARGIN) * price.input
+        + max_tokens * price.output
+        + (thinking_budget or 0) * reasoning_rate
+    ) / 1_000_000
+    return math.ceil(usd * 1_000_000)
+
+
+def actual_micro(price: Price, usage: Usage, recorded_usd: float | None) -> int:
+    if recorded_usd is not None:
+        return to_micro(recorded_usd)
+    usd = cost_usd(
+        price,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_tokens=usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        # Reasoning tokens are part of the reported output tokens (both providers): not billed twice.
+    )
+    return to_micro(usd)
