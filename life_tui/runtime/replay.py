@@ -22,6 +22,7 @@ from typing import Any
 
 from life_tui.journal.store import Journal, JournalOptions
 from life_tui.journal.view import JournalView
+from life_tui.kernel import kinds as k
 from life_tui.kernel.event import Actor, Event
 from life_tui.kernel.kinds import decode_payload, payload_type
 from life_tui.runtime.approvals import ApprovalMode, Decision
@@ -194,6 +195,50 @@ class RecordedDecisions:
         return self._answers.get(request.approval_id, ApprovalAnswer("expired"))
 
 
+class RecordedLedger:
+    """Gives the loop the reservations, settlements and releases of the recording, in order.
+
+    A replay runs in a scratch journal with no wallet; what the ledger answered in the recording (and so
+    what the regulator saw of the balance and burn) is reproduced instead, so economic decisions replay
+    exactly. A replay that makes more calls than the recording gets a free reservation, which the
+    comparison reports as a divergence.
+    """
+
+    def __init__(self, events: list[Event]) -> None:
+        self._answers: list[k.CostReserved | k.CostRefused] = []
+        self._settled: dict[str, k.CostSettled] = {}
+        self._released: dict[str, k.CostReleased] = {}
+        for e in events:
+            if e.kind in ("finance.reserved", "finance.refused"):
+                self._answers.append(decode_payload(e.kind, e.payload))
+            elif e.kind == "finance.settled":
+                settled: k.CostSettled = decode_payload(e.kind, e.payload)
+                self._settled.setdefault(settled.reservation_id, settled)
+            elif e.kind == "finance.released":
+                released: k.CostReleased = decode_payload(e.kind, e.payload)
+                self._released.setdefault(released.reservation_id, released)
+        self._next = 0
+
+    def reserve(self, **call: Any) -> k.CostReserved | k.CostRefused:
+        if self._next < len(self._answers):
+            answer = self._answers[self._next]
+            self._next += 1
+            return answer
+        self._next += 1
+        return k.CostReserved(reservation_id=f"replay-{self._next}", amount_micro=0, model=str(call.get("model", "")))
+
+    def settle(self, reservation_id: str, **usage: Any) -> k.CostSettled:
+        found = self._settled.get(reservation_id)
+        if found is not None:
+            return found
+        return k.CostSettled(
+            reservation_id=reservation_id, amount_micro=int(usage.get("amount_micro", 0)), model=str(usage.get("model"))
+        )
+
+    def release(self, reservation_id: str, reason: str, now_us: int) -> k.CostReleased:
+        return self._released.get(reservation_id) or k.CostReleased(reservation_id=reservation_id, reason=reason)
+
+
 def _error_turns(turns: list[RecordedTurn], events: list[Event]) -> list[RecordedTurn | ProviderError]:
     """Recorded turns, with failed calls turned back into the provider errors they were."""
     errors = {e.seq: str(e.payload_dict().get("message", "")) for e in events if e.kind == "error.raised"}
@@ -277,6 +322,8 @@ async def replay_branch(
         decide=decisions.decide,
         executor=None if rerun_tools else RecordedTools(recorded),
         clock=None,
+        # A recording made without a ledger replays without one (no finance events to reproduce).
+        ledger=RecordedLedger(recorded) if any(e.kind.startswith("finance.") for e in recorded) else None,
     )
     identities = [
         (str(d.get("provider")), str(d.get("model") or ""))

@@ -27,6 +27,7 @@ from life_tui.kernel.clock import Clock, SystemClock
 from life_tui.kernel.event import Actor, Event, EventDraft
 from life_tui.kernel.state import OperatingMode, SoulProfile, estimate_mode
 from life_tui.runtime.approvals import ApprovalMode, ApprovalPolicy, parse_rules
+from life_tui.runtime.billing import Ledger
 from life_tui.runtime.config import Settings
 from life_tui.runtime.context import ContextBudgets, ContextInputs, load_project_instructions
 from life_tui.runtime.loop import (
@@ -99,6 +100,8 @@ class SessionOptions:
     decide: Any = None
     """Per-call approval decisions that override the policy (the replay runner's recorded decisions)."""
     retry_sleep: Any = None
+    ledger: Ledger | None = None
+    """Where calls are reserved and billed (default: the journal's wallet; the replay runner's recording)."""
 
 
 class Session:
@@ -160,6 +163,7 @@ class Session:
                 thinking_budget=thinking,
                 retry_sleep=options.retry_sleep or asyncio.sleep,
                 route_effect=self._route_effect,
+                ledger=options.ledger,
             )
         )
 
