@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from life_tui import __version__
-from life_tui.cli import journal_cmds, replay_cmd, session_cmds
+from life_tui.cli import eval_cmds, journal_cmds, replay_cmd, session_cmds
 from life_tui.cli.common import set_journal_override
 from life_tui.errors import ExitCode, LifeError
 
@@ -33,6 +33,7 @@ app.command()(journal_cmds.export)
 app.command()(journal_cmds.verify)
 app.command()(journal_cmds.doctor)
 app.command()(replay_cmd.replay)
+app.command()(eval_cmds.judge)
 
 
 def _version(value: bool) -> None:
