@@ -68,6 +68,10 @@ class Operational(msgspec.Struct, kw_only=True):
     """The last provider-call latencies the percentiles are computed from (bounded)."""
     started_at_us: int = 0
     uptime_s: float = 0.0
+    provider_started_us: int | None = None
+    """When the pending provider call began (its ``phase.entered(provider)``), for its latency."""
+    blocked_calls: list[str] = []
+    """Call ids the controller blocked: their ``tool.call_failed`` is regulation, not a tool error."""
 
 
 class Cognitive(msgspec.Struct, kw_only=True):
@@ -91,6 +95,15 @@ class Cognitive(msgspec.Struct, kw_only=True):
     tool_density: float = 0.0
     """Tool calls per model turn."""
     tokens_used: int = 0
+    tool_calls: int = 0
+    memory_items: list[str] = []
+    """Ids of the session's active (committed, not superseded or withdrawn) memory entries."""
+    memory_capacity: int = 50
+    token_budget_remaining: float = 1.0
+    """The run's token budget left, as a fraction of its limit (``budget.updated`` over ``run.started``)."""
+    budget_used_fraction: float = 0.0
+    """The most used of the run's budgets (tokens, cost, tool calls, time), in [0, 1]."""
+    run_limits: dict[str, float] = {}
 
 
 class Economic(msgspec.Struct, kw_only=True):
@@ -107,6 +120,30 @@ class Economic(msgspec.Struct, kw_only=True):
     cost_last_5min_micro: int = 0
     recent_costs: list[tuple[int, int]] = []
     """(time µs, micro-credits) of recent settlements, for the 5-minute spend velocity."""
+    open_reservations: dict[str, int] = {}
+    """Reservations not yet settled or released, by id (their sum is ``reserved_micro``)."""
+    mode_ratio: float | None = None
+    """Balance over monthly burn when the mode was last decided (None: infinite)."""
+
+
+class TickRecord(msgspec.Struct, kw_only=True):
+    """What happened in the current tick (a model turn and its tool calls), for the inline evaluations."""
+
+    tick: int = 0
+    answer: str = ""
+    final: bool = False
+    tool_calls: list[str] = []
+    """Signatures of this tick's tool requests, in order."""
+    tool_errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float | None = None
+    calls_started: int = 0
+    """Tool calls that passed their gates and ran (the per-tick cap counts these)."""
+    mutations_started: int = 0
+    """Of those, the ones that write files or memory."""
+    requested: dict[str, bool] = {}
+    """This tick's requested call ids -> whether the call mutates (files or memory)."""
 
 
 class HomeostaticState(msgspec.Struct, kw_only=True):
@@ -121,6 +158,11 @@ class HomeostaticState(msgspec.Struct, kw_only=True):
     repeat_count: int = 0
     """How many times in a row the newest signature has been requested."""
     tick: int = 0
+    ticks_completed: int = 0
+    """``phase.entered(persist)`` events folded: the ticks whose evaluation is due."""
+    current: TickRecord = msgspec.field(default_factory=TickRecord)
+    previous_answers: list[str] = []
+    """Earlier assistant texts (bounded, newest last), this tick's excluded."""
 
 
 class GatingProfile(msgspec.Struct, kw_only=True):
@@ -135,11 +177,18 @@ class GatingProfile(msgspec.Struct, kw_only=True):
     preferred_model_tier: str | None = None
     """``budget`` (the cheapest model), ``standard`` or None (no preference)."""
     max_tool_calls_per_tick: int | None = None
+    max_file_mutations_per_tick: int | None = None
     allow_side_effects: bool = True
+    allow_expensive_tools: bool = True
     skip_model: bool = False
     rationale: list[str] = []
     rules: list[str] = []
     """Ids of the rules that fired."""
+    reasons: dict[str, str] = {}
+    """Per gate that is not ``allow``: why (the rationale of the rule that set it)."""
+    gate_rules: dict[str, list[str]] = {}
+    """Per gate that is not ``allow``: the ids of the rules behind its action (and, under the field names
+    ``max_tool_calls_per_tick`` / ``max_file_mutations_per_tick``, the rules behind those caps)."""
 
     def action(self, gate: Gate | str) -> Action:
         return self.gates.get(str(gate), Action.ALLOW)
