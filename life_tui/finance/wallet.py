@@ -357,10 +357,14 @@ class Wallet:
         with self._lock:
             return ledger.view(self._state, now, session_id=session_id, recent=recent)
 
-    def committed_micro(self) -> int:
-        """Spend plus reservations in flight: what B2 requires never to drop across a crash."""
+    def committed_micro(self, session_id: str | None = None) -> int:
+        """Spend plus reservations in flight (of one session, or all): what no cap may be under, and what
+        must never drop across a crash."""
         with self._lock:
-            return self._state.spent_micro + self._state.reserved_micro
+            state = self._state
+            if session_id is None:
+                return state.spent_micro + state.reserved_micro
+            return state.by_session.get(session_id, 0) + state.reserved_where(session_id=session_id)
 
     def reservation(self, reservation_id: str) -> Reservation | None:
         with self._lock:
