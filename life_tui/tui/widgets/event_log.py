@@ -1,0 +1,318 @@
+"""The event log pane: every event of the shown branch, one line each, virtualised.
+
+``EventRows`` is a Line API widget (``ScrollView`` + ``render_line``): it draws only the visible lines
+and fetches their events by seq range through :class:`EventWindow`, so a million-event branch costs a few
+ranged reads, never a million widgets. Rows inherited from a parent branch (seq at or before the fork
+point) carry a marker. The cursor follows the tail while it sits on the last row; moving it posts
+:class:`EventSelected`; Enter opens the event's JSON; ``b`` asks the app to branch there. ``/`` opens the
+filter (``kind:tool. text``), which builds an index of matching seqs in a thread worker.
+
+:class:`EventLogPane` is the pane the app composes (the Pane protocol: ``reset`` + ``apply``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input, Static
+from textual.worker import get_current_worker
+
+from life_tui.kernel.event import Event
+from life_tui.tui.messages import BranchAtRequested, EventSelected
+from life_tui.tui.panes import PaneContext
+from life_tui.tui.widgets.event_source import EventFilter, EventWindow, HeldEvents, scan_index
+from life_tui.tui.widgets.event_summary import summary
+
+KIND_WIDTH = 24
+INHERITED_MARK = "┆"
+
+
+def _clock(occurred_at: int) -> str:
+    return datetime.fromtimestamp(occurred_at / 1_000_000, UTC).strftime("%H:%M:%S")
+
+
+class EventRows(ScrollView, can_focus=True):
+    """The rows themselves; the pane around it owns the filter and the status line."""
+
+    DEFAULT_CSS = """
+    EventRows { background: $surface; }
+    EventRows > .event-rows--cursor { background: $accent 40%; text-style: bold; }
+    EventRows > .event-rows--inherited { color: $text-muted; }
+    EventRows > .event-rows--kind { color: $secondary; }
+    EventRows > .event-rows--seq { color: $text-muted; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "event-rows--cursor",
+        "event-rows--inherited",
+        "event-rows--kind",
+        "event-rows--seq",
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "first", "First", show=False),
+        Binding("end,G", "last", "Last (follow)", show=False),
+        Binding("enter", "open", "Event JSON"),
+        Binding("b", "branch", "Branch here"),
+    ]
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        held = HeldEvents()
+        self.window = EventWindow(held.read, 0)
+        self.cursor = -1
+        """The selected row (-1: none, an empty branch)."""
+        self.follow = True
+        """Stay on the last row as events arrive (on while the cursor is there)."""
+        self.inherited_through = 0
+
+    # ----------------------------------------------------------------------------------- data
+    def show(self, window: EventWindow, inherited_through: int, *, keep_seq: int | None = None) -> None:
+        """Show ``window`` (a new branch, a replay point, a new filter); the cursor goes to ``keep_seq``'s
+        row, or to the end when following."""
+        self.window = window
+        self.inherited_through = inherited_through
+        self._resize()
+        row = window.row_of(keep_seq) if keep_seq is not None and not self.follow else None
+        self.move_to(row if row is not None else window.rows - 1, scroll_tail=True)
+
+    def grew(self) -> None:
+        """The window gained rows: follow the tail if the cursor was on it."""
+        self._resize()
+        if self.follow:
+            self.move_to(self.window.rows - 1, scroll_tail=True)
+        else:
+            self.refresh()
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.window.rows)
+
+    @property
+    def selected_seq(self) -> int | None:
+        return self.window.seq_at(self.cursor) if 0 <= self.cursor < self.window.rows else None
+
+    def selected_event(self) -> Event | None:
+        seq = self.selected_seq
+        return self.window.event(seq) if seq is not None else None
+
+    # ----------------------------------------------------------------------------------- cursor
+    def move_to(self, row: int, *, scroll_tail: bool = False) -> None:
+        rows = self.window.rows
+        new = max(0, min(row, rows - 1)) if rows else -1
+        changed = new != self.cursor
+        self.cursor = new
+        self.follow = rows == 0 or new == rows - 1
+        height = max(self.scrollable_content_region.height, 1)
+        top = int(self.scroll_y)
+        if scroll_tail and self.follow:
+            self.scroll_to(y=max(rows - height, 0), animate=False, immediate=True)
+        elif new < top:
+            self.scroll_to(y=new, animate=False, immediate=True)
+        elif new >= top + height:
+            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
+        self.refresh()
+        seq = self.selected_seq
+        if changed and seq is not None:
+            self.post_message(EventSelected(seq))
+
+    def action_move(self, delta: int) -> None:
+        self.move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.move_to(self.cursor + direction * max(self.scrollable_content_region.height - 1, 1))
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(self.window.rows - 1, scroll_tail=True)
+
+    def action_open(self) -> None:
+        event = self.selected_event()
+        if event is not None:
+            from life_tui.tui.screens.event_detail import EventDetailScreen
+
+            self.app.push_screen(EventDetailScreen(event, inherited=event.seq <= self.inherited_through))
+
+    def action_branch(self) -> None:
+        seq = self.selected_seq
+        if seq is not None:
+            self.post_message(BranchAtRequested(seq))
+
+    # ----------------------------------------------------------------------------------- drawing
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        row = int(self.scroll_y) + y
+        base = self.rich_style
+        if not 0 <= row < self.window.rows:
+            return Strip.blank(width, base)
+        event = self.window.event(self.window.seq_at(row))
+        if event is None:
+            return Strip.blank(width, base)
+        digits = max(len(str(self.window.head)), 3)
+        inherited = event.seq <= self.inherited_through
+        text_style = base + self.get_component_rich_style("event-rows--inherited") if inherited else base
+        used = digits + 2 + 8 + 1 + KIND_WIDTH + 1
+        segments = [
+            Segment(INHERITED_MARK if inherited else " ", text_style),
+            Segment(f"{event.seq:>{digits}} ", base + self.get_component_rich_style("event-rows--seq")),
+            Segment(f"{_clock(event.occurred_at)} ", text_style),
+            Segment(
+                f"{event.kind[:KIND_WIDTH]:<{KIND_WIDTH}} ", base + self.get_component_rich_style("event-rows--kind")
+            ),
+            Segment(summary(event, max(width - used, 0)), text_style),
+        ]
+        strip = Strip(segments).crop_extend(0, width, base)
+        if row == self.cursor:
+            cursor: Style = self.get_component_rich_style("event-rows--cursor")
+            strip = strip.apply_style(cursor)
+        return strip
+
+
+class EventLogPane(Vertical):
+    """The event log pane: a filter line, the rows and a status line. Implements the Pane protocol."""
+
+    DEFAULT_CSS = """
+    EventLogPane { height: 1fr; }
+    EventLogPane > #event-filter { display: none; height: 3; }
+    EventLogPane.-filtering > #event-filter { display: block; }
+    EventLogPane > EventRows { height: 1fr; }
+    EventLogPane > #event-log-status { height: 1; color: $text-muted; background: $panel; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._pane = PaneContext(session_id="", branch="")
+        self._held: HeldEvents | None = HeldEvents()
+        self._window = EventWindow(self._held.read, 0)
+        self.filter = EventFilter()
+        self.indexing = False
+
+    def compose(self) -> ComposeResult:
+        yield Input(
+            placeholder="filter: kind:tool. kind:user.message words…  (Enter applies, Esc clears)", id="event-filter"
+        )
+        yield EventRows()
+        yield Static("", id="event-log-status")
+
+    @property
+    def rows(self) -> EventRows:
+        return self.query_one(EventRows)
+
+    # ----------------------------------------------------------------------------------- Pane
+    def reset(self, events: Sequence[Event], context: PaneContext) -> None:
+        self._pane = context
+        if context.read_range is not None and context.head is not None:
+            self._held = None
+            self._window = EventWindow(context.read_range, context.head())
+        else:
+            self._held = HeldEvents(events)
+            self._window = EventWindow(self._held.read, self._held.head)
+        self.rows.follow = True
+        self._show()
+
+    def apply(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        if self._held is not None:
+            self._held.extend(events)
+        if self.indexing:
+            self._window.grow(events)  # the running scan restarts below and sees them
+            self._start_index()
+            return
+        self._window.grow(events, self.filter if self.filter.active else None)
+        self.rows.grew()
+        self._update_status()
+
+    # ----------------------------------------------------------------------------------- filter
+    def _show(self, keep_seq: int | None = None) -> None:
+        if self.filter.active:
+            self._start_index(keep_seq)
+        else:
+            self._window.set_index(None)
+            self.rows.show(self._window, self._pane.inherited_through, keep_seq=keep_seq)
+            self._update_status()
+
+    def set_filter(self, wanted: EventFilter) -> None:
+        keep = self.rows.selected_seq
+        self.filter = wanted
+        self._show(keep)
+
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        self.query_one("#event-filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#event-filter", Input).value = ""
+        self.remove_class("-filtering")
+        self.set_filter(EventFilter())
+        self.rows.focus()
+
+    @on(Input.Submitted, "#event-filter")
+    def _filter_submitted(self, submitted: Input.Submitted) -> None:
+        submitted.stop()
+        self.set_filter(EventFilter.parse(submitted.value))
+        if not self.filter.active:
+            self.remove_class("-filtering")
+        self.rows.focus()
+
+    def _start_index(self, keep_seq: int | None = None) -> None:
+        self.indexing = True
+        self._update_status()
+        self._build_index(self._window, self.filter, keep_seq)
+
+    @work(thread=True, exclusive=True, group="event-log-filter")
+    def _build_index(self, window: EventWindow, wanted: EventFilter, keep_seq: int | None) -> None:
+        worker = get_current_worker()
+
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self._update_status, f"filtering… {done * 100 // max(total, 1)}%")
+
+        seqs = scan_index(
+            window.read_range, window.head, wanted, progress=progress, cancelled=lambda: worker.is_cancelled
+        )
+        if seqs is not None and not worker.is_cancelled:
+            self.app.call_from_thread(self._index_ready, window, wanted, seqs, keep_seq)
+
+    def _index_ready(self, window: EventWindow, wanted: EventFilter, seqs: list[int], keep_seq: int | None) -> None:
+        if window is not self._window or wanted != self.filter:
+            return  # a newer reset or filter superseded this scan
+        self.indexing = False
+        window.set_index(seqs)
+        self.rows.show(window, self._pane.inherited_through, keep_seq=keep_seq)
+        self._update_status()
+
+    # ----------------------------------------------------------------------------------- status
+    def _update_status(self, note: str | None = None) -> None:
+        rows = self.rows
+        seq = rows.selected_seq
+        parts = [f"{self._pane.branch or '—'}", f"event {seq or 0}/{self._window.head}"]
+        if self.filter.active:
+            parts.append(f"filter {self.filter.describe()}: {self._window.rows if not self.indexing else '…'} match")
+        if self._pane.inherited_through:
+            parts.append(f"{INHERITED_MARK} inherited ≤ {self._pane.inherited_through}")
+        parts.append("following" if rows.follow else "")
+        if note or self.indexing:
+            parts.append(note or "filtering…")
+        self.query_one("#event-log-status", Static).update(" · ".join(p for p in parts if p))
+
+    @on(EventSelected)
+    def _selected(self, _message: EventSelected) -> None:
+        self._update_status()  # the message goes on up to the app
