@@ -1,0 +1,404 @@
+"""``LifeApp``: the workstation's shell. It composes the panes, owns the session, and routes messages.
+
+The app is thin on purpose. Data comes from ``runtime.Session`` through the bridge (``bridge.py``), which
+posts the shown branch's durable events; the app hands them to every pane (``reset`` on open, switch or
+replay jump; ``apply`` for live batches). Panes talk upward with messages (a prompt was submitted, an
+approval answered, a branch requested) and the app turns those into Session calls. Keys come from one
+table (``keys.py``), themes from TOML files (``theme.py``), slash commands and the palette from
+``commands.py``.
+
+Layout: the chat column (conversation + input) on the left; on the right the event log above the vitals
+(gauges, wallet, traces in tabs); the status bar and key footer at the bottom. Below 100 columns only the
+chat shows until a pane is toggled (F2, F3); F11 makes the focused pane full-screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from life_tui.errors import LifeError, NotFound
+from life_tui.journal.blobs import BlobStore
+from life_tui.kernel.event import Event
+from life_tui.runtime.config import Settings
+from life_tui.runtime.session import Session
+from life_tui.tui import commands
+from life_tui.tui.bridge import RuntimeBridge
+from life_tui.tui.keys import app_bindings, keymap_from
+from life_tui.tui.messages import (
+    BranchAtRequested,
+    BranchSwitchRequested,
+    EventsReset,
+    EventsStored,
+    SessionOpenRequested,
+)
+from life_tui.tui.panes import Pane, PaneContext
+from life_tui.tui.theme import DEFAULT_THEME, load_themes
+from life_tui.tui.widgets.chat import ChatPane
+from life_tui.tui.widgets.chat_blocks import ApprovalAnswered
+from life_tui.tui.widgets.prompt_input import PromptInput
+from life_tui.tui.widgets.status_bar import StatusBar
+
+SessionOpener = Callable[[], Awaitable[Session]]
+NARROW_WIDTH = 100
+"""Below this many columns the side panes start hidden (the chat alone is usable at 80×24)."""
+APPROVAL_WAIT_S = 5.0
+"""An answer may come a moment before the loop starts waiting for it; wait this long for it to."""
+PANE_IDS = ("chat", "events", "gauges", "wallet", "traces", "status")
+
+
+@dataclass
+class Launch:
+    """What the app opens: a session (``opener``), or the first-run screen when no provider is configured."""
+
+    opener: SessionOpener | None
+    settings: Settings = field(default_factory=Settings)
+    not_configured_hint: str = ""
+    """Non-empty: no provider is configured; the first-run screen shows this and offers the demo."""
+    demo_opener: SessionOpener | None = None
+
+
+class LoadingPane(Static):
+    """Stands in for a pane whose module is not installed yet: says so, and folds nothing."""
+
+    def __init__(self, title: str, *, id: str) -> None:
+        super().__init__(f"The {title} pane is loading…", id=id)
+
+    def reset(self, events: Sequence[Event], context: PaneContext) -> None:
+        pass
+
+    def apply(self, events: Sequence[Event]) -> None:
+        pass
+
+
+def _pane(module: str, name: str, title: str, pane_id: str) -> Widget:
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return LoadingPane(title, id=pane_id)
+    widget: Widget = cls(id=pane_id)
+    return widget
+
+
+class LifeApp(App[None]):
+    """The workstation. Construct with a :class:`Launch`; ``life-tui`` with no arguments runs it."""
+
+    TITLE = "life-tui"
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = list(app_bindings())
+    CSS = """
+    #main { height: 1fr; }
+    #chat-column { width: 1fr; min-width: 40; }
+    #side { width: 45%; min-width: 36; border-left: vkey $panel-lighten-1; }
+    #events { height: 1fr; }
+    #vitals { height: 1fr; }
+    .-hidden { display: none; }
+    #side.-alone { width: 1fr; }
+    """
+
+    def __init__(self, launch: Launch) -> None:
+        super().__init__()
+        self.launch = launch
+        self.settings = launch.settings
+        self.session: Session | None = None
+        self.bridge = RuntimeBridge(self)
+        self.turn: asyncio.Task[Any] | None = None
+        self.live_paused = False
+        """Replay mode sets this: live batches wait in ``held_events`` so panes keep showing the past."""
+        self.held_events: list[Event] = []
+        self.hidden_panes: set[str] = set()
+        self._narrow_applied = False
+        self.theme_problems: list[str] = []
+
+    # -------------------------------------------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="chat-column"):
+                yield ChatPane(id="chat")
+                yield PromptInput(id="prompt", commands=commands.slash_names)
+            with Vertical(id="side"):
+                yield _pane("life_tui.tui.widgets.event_log", "EventLogPane", "event log", "events")
+                with TabbedContent(id="vitals"):
+                    with TabPane("Gauges", id="tab-gauges"):
+                        yield _pane("life_tui.tui.widgets.gauges", "GaugesPane", "gauges", "gauges")
+                    with TabPane("Wallet", id="tab-wallet"):
+                        yield _pane("life_tui.tui.widgets.wallet", "WalletPane", "wallet", "wallet")
+                    with TabPane("Traces", id="tab-traces"):
+                        yield _pane("life_tui.tui.widgets.traces", "TracesPane", "traces", "traces")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        themes = load_themes()
+        self.theme_problems = themes.problems
+        for theme in themes.themes.values():
+            self.register_theme(theme)
+        wanted = str(self.settings.tui.get("theme", DEFAULT_THEME))
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        for problem in themes.problems:
+            self.notify(problem, title="theme skipped", severity="warning")
+        try:
+            self.set_keymap(keymap_from(self.settings.tui))
+        except LifeError as exc:
+            self.notify(f"{exc}", title="[tui.keys] ignored", severity="error")
+        self.query_one(PromptInput).focus_input()
+        self._open_first()
+
+    def on_resize(self) -> None:
+        if not self._narrow_applied:
+            self._narrow_applied = True
+            if self.size.width < NARROW_WIDTH:
+                self.hidden_panes |= {"events", "vitals"}
+            self._apply_visibility()
+
+    def panes(self) -> list[Pane]:
+        """Every pane of the main screen (the folds the bridge feeds), in a fixed order."""
+        found: list[Pane] = []
+        for pane_id in PANE_IDS:
+            widget = self.screen_stack[0].query_one(f"#{pane_id}")
+            found.append(widget)  # type: ignore[arg-type]
+        return found
+
+    # ------------------------------------------------------------------------------------- session
+    @work(group="open", exclusive=True)
+    async def _open_first(self) -> None:
+        launch = self.launch
+        opener = launch.opener
+        if opener is None or launch.not_configured_hint:
+            from life_tui.tui.screens.first_run import FirstRunScreen
+
+            wants_demo = await self.push_screen_wait(FirstRunScreen(launch.not_configured_hint))
+            if not wants_demo or launch.demo_opener is None:
+                self.exit()
+                return
+            opener = launch.demo_opener
+        try:
+            session = await opener()
+        except LifeError as exc:
+            self.notify(f"{exc}", title="could not open the session", severity="error", timeout=30)
+            return
+        self.show_session(session)
+
+    def show_session(self, session: Session) -> None:
+        """Show ``session`` in every pane (a reset), then follow its live events."""
+        self.session = session
+        self.live_paused = False
+        self.held_events = []
+        self.query_one(PromptInput).workspace = session.workspace
+        self.run_worker(self.bridge.follow(session), group="bridge", exclusive=True, name="bridge")
+
+    def pane_context(self) -> PaneContext:
+        session = self.session
+        if session is None:
+            return PaneContext(session_id="", branch="")
+        journal, sid, branch = session.journal, session.session_id, session.branch
+        blobs = BlobStore(journal.layout.blobs, journal.fs)
+        info = journal.branch(sid, branch)
+        return PaneContext(
+            session_id=sid,
+            branch=branch,
+            context_window=self.settings.context.window,
+            read_range=lambda after, through: journal.read(sid, branch, after=after, through=through),
+            head=lambda: journal.head(sid, branch),
+            inherited_through=info.fork_seq if info.parent else 0,
+            extras={
+                "read_blob": blobs.get,
+                "provider_label": getattr(session.provider, "label", ""),
+                "settings": self.settings,
+                "journal": journal,
+                "workspace": session.workspace,
+            },
+        )
+
+    def reset_panes(self, events: Sequence[Event], context: PaneContext | None = None) -> None:
+        """Start every pane over from ``events`` (a branch switch, a replay jump)."""
+        ctx = context or self.pane_context()
+        for pane in self.panes():
+            pane.reset(events, ctx)
+
+    def on_events_reset(self, message: EventsReset) -> None:
+        self.reset_panes(message.events)
+
+    def on_events_stored(self, message: EventsStored) -> None:
+        if self.live_paused:
+            self.held_events.extend(message.events)
+            return
+        for pane in self.panes():
+            pane.apply(message.events)
+
+    # --------------------------------------------------------------------------------------- turns
+    @on(PromptInput.Submitted)
+    async def _submitted(self, message: PromptInput.Submitted) -> None:
+        if message.text.startswith("/"):
+            await commands.run_slash(self, message.text)
+        else:
+            self.start_turn(message.text)
+
+    def start_turn(self, prompt: str) -> None:
+        session = self.session
+        if session is None:
+            self.notify("no session is open yet", severity="warning")
+            return
+        if session.running:
+            self.notify("a turn is running: wait for it, or press Esc to cancel it", severity="warning")
+            return
+        try:
+            self.turn = session.start(prompt)
+        except LifeError as exc:
+            self.notify(f"{exc}", severity="error")
+            return
+        self.turn.add_done_callback(self._turn_done)
+
+    def _turn_done(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.notify(f"the turn failed: {exc}", severity="error", timeout=15)
+            return
+        outcome = task.result()
+        if outcome.reason not in ("final_answer", "cancelled"):
+            detail = f": {outcome.error}" if outcome.error else ""
+            self.notify(f"turn ended: {outcome.reason}{detail}", severity="warning", timeout=10)
+
+    def action_cancel_turn(self) -> None:
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        if self.session is not None and self.session.running:
+            self.run_worker(self.session.cancel(), group="cancel")
+            self.notify("cancelling the turn…")
+
+    @on(ApprovalAnswered)
+    async def _approval_answered(self, message: ApprovalAnswered) -> None:
+        session = self.session
+        if session is None:
+            return
+        waited = 0.0
+        while message.approval_id not in session.pending_approvals() and waited < APPROVAL_WAIT_S:
+            await asyncio.sleep(0.02)
+            waited += 0.02
+        try:
+            if message.decision == "deny":
+                session.deny(message.approval_id, reason="denied by the user")
+            else:
+                session.approve(message.approval_id, scope=message.decision)
+        except NotFound as exc:
+            self.notify(f"{exc}", severity="warning")
+            return
+        self.query_one(PromptInput).focus_input()
+
+    # ------------------------------------------------------------------------------------ branches
+    @on(BranchAtRequested)
+    async def _branch_at(self, message: BranchAtRequested) -> None:
+        session = self.session
+        if session is None:
+            return
+        name = commands.free_branch_name(session)
+        try:
+            forked = await session.fork(message.seq, name)
+        except LifeError as exc:
+            self.notify(f"{exc}", severity="error")
+            return
+        self.notify(f"branch {name} at event {message.seq}: continue there")
+        self.show_session(forked)
+
+    @on(BranchSwitchRequested)
+    async def _switch_branch(self, message: BranchSwitchRequested) -> None:
+        if self.session is not None:
+            await self.open_session(self.session.session_id, message.branch)
+
+    @on(SessionOpenRequested)
+    async def _open_session(self, message: SessionOpenRequested) -> None:
+        await self.open_session(message.session_id, message.branch)
+
+    async def open_session(self, session_id: str, branch: str) -> None:
+        current = self.session
+        if current is None:
+            return
+        if current.running:
+            await current.cancel()
+        try:
+            opened = await Session.open(
+                current.journal,
+                session_id,
+                branch=branch,
+                provider=current.provider,
+                workspace=current.workspace if session_id == current.session_id else None,
+                options=current.options,
+            )
+        except LifeError as exc:
+            self.notify(f"{exc}", severity="error")
+            return
+        self.show_session(opened)
+
+    # --------------------------------------------------------------------------------------- panes
+    def action_toggle_pane(self, name: str) -> None:
+        self.hidden_panes ^= {name}
+        self._apply_visibility()
+
+    def _apply_visibility(self) -> None:
+        hidden = self.hidden_panes
+        main = self.screen_stack[0]
+        main.query_one("#chat-column").set_class("chat" in hidden, "-hidden")
+        main.query_one("#events").set_class("events" in hidden, "-hidden")
+        main.query_one("#vitals").set_class("vitals" in hidden, "-hidden")
+        side_hidden = {"events", "vitals"} <= hidden
+        main.query_one("#side").set_class(side_hidden, "-hidden")
+        main.query_one("#side").set_class("chat" in hidden, "-alone")
+
+    def action_fullscreen(self) -> None:
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+            return
+        focused = screen.focused
+        target: Widget | None = None
+        for node in [focused, *(focused.ancestors if focused else [])]:
+            if isinstance(node, Widget) and node.id in ("chat-column", "events", "vitals"):
+                target = node
+                break
+        if target is None:
+            target = screen.query_one("#chat-column")
+        screen.maximized = target
+
+    def action_help(self) -> None:
+        from life_tui.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self))
+
+    def action_next_theme(self) -> None:
+        names = commands.theme_names(self)
+        at = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(at + 1) % len(names)]
+        self.notify(f"theme {self.theme}")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from commands.palette_commands(self)
+        yield from super().get_system_commands(screen)
+
+    # ---------------------------------------------------------------------------------------- quit
+    async def action_quit(self) -> None:
+        """Cancel the running turn, close the session (every event durable), then exit."""
+        await self.shutdown_session()
+        self.exit()
+
+    async def shutdown_session(self) -> None:
+        session, self.session = self.session, None
+        if session is None:
+            return
+        self.workers.cancel_group(self, "bridge")
+        try:
+            await session.close()
+        except LifeError as exc:
+            self.log.error(f"closing the session failed: {exc}")
