@@ -21,7 +21,6 @@ SEVERITY: dict[EconomicMode, int] = {
     EconomicMode.HUSTLE: 2,
     EconomicMode.HIBERNATE: 3,
 }
-_BY_SEVERITY = {v: k for k, v in SEVERITY.items()}
 
 
 class ModeThresholds(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,8 +67,25 @@ def decide_mode(econ: Economic, now_us: int, thresholds: ModeThresholds = DEFAUL
         reason = f"the balance is {econ.balance_micro} µc: hibernating until the wallet is funded"
         return ModeDecision(mode=EconomicMode.HIBERNATE, ratio=ratio, reason=reason)
     pressure = 0.0 if ratio is None else 1.0 / ratio
-    severity = SEVERITY[current]
     since = econ.mode_since_us if econ.mode_since_us > 0 else None
+    wanted = _gated_mode(current, pressure, thresholds, since=None, now_us=now_us)
+    target = _gated_mode(current, pressure, thresholds, since=since, now_us=now_us)
+    if target is current:
+        reason = f"{current.value}: {_describe(ratio)}"
+        if wanted is not current:
+            reason += f" (holding: the last mode change was too recent to move to {wanted.value})"
+    else:
+        direction = "fell" if SEVERITY[target] > SEVERITY[current] else "rose"
+        reason = f"{current.value} -> {target.value}: the balance {direction} to {_describe(ratio)}"
+    return ModeDecision(mode=target, ratio=ratio, reason=reason)
+
+
+def _gated_mode(
+    current: EconomicMode, pressure: float, thresholds: ModeThresholds, *, since: int | None, now_us: int
+) -> EconomicMode:
+    """The mode after the two boundary gates see ``pressure`` (monthly burn over balance); ``since`` None
+    ignores the hold time. Leaving hibernate (the balance is positive again) waits for the hold too."""
+    severity = SEVERITY[current]
     conserving = HysteresisGate(
         enter=1 / thresholds.conserving_enter,
         exit=1 / thresholds.conserving_exit,
@@ -77,6 +93,8 @@ def decide_mode(econ: Economic, now_us: int, thresholds: ModeThresholds = DEFAUL
         active=severity >= 1,
         last_transition_us=since,
     )
+    if not conserving.held(now_us):
+        return current
     hustle = HysteresisGate(
         enter=1 / thresholds.hustle_enter,
         exit=1 / thresholds.hustle_exit,
@@ -84,19 +102,9 @@ def decide_mode(econ: Economic, now_us: int, thresholds: ModeThresholds = DEFAUL
         active=severity >= 2,
         last_transition_us=since,
     )
-    target: EconomicMode = current
-    if current is not EconomicMode.HIBERNATE or conserving.held(now_us):
-        target = _BY_SEVERITY[
-            2 if hustle.evaluate(pressure, now_us) else 1 if conserving.evaluate(pressure, now_us) else 0
-        ]
-    if target is current:
-        reason = f"{current.value}: {_describe(ratio)}"
-        if target is not EconomicMode.SOVEREIGN and not conserving.held(now_us):
-            reason += " (holding: the last mode change was too recent)"
-    else:
-        direction = "fell" if SEVERITY[target] > severity else "rose"
-        reason = f"{current.value} -> {target.value}: the balance {direction} to {_describe(ratio)}"
-    return ModeDecision(mode=target, ratio=ratio, reason=reason)
+    if hustle.evaluate(pressure, now_us):
+        return EconomicMode.HUSTLE
+    return EconomicMode.CONSERVING if conserving.evaluate(pressure, now_us) else EconomicMode.SOVEREIGN
 
 
 class RulingThresholds(msgspec.Struct, frozen=True, kw_only=True):
