@@ -110,13 +110,21 @@ def _row(result: JudgeEvaluation) -> dict[str, Any]:
     }
 
 
+def _short(score: str, judge: str) -> str:
+    """``plan_quality.coherence`` under plan_quality prints as ``coherence``; a judge's only score as nothing."""
+    name = "" if score == judge else score.removeprefix(f"{judge}.")
+    return f"{name} " if name else ""
+
+
 def _text(report: dict[str, Any]) -> str:
     lines = [f"judged run {report['run_id']} of {report['session_id']}/{report['branch']} with {report['provider']}"]
     for row in report["evaluations"]:
         if row["error"]:
             lines.append(f"  {row['judge']:<22} error: {row['error']}")
             continue
-        scores = "  ".join(f"{name} {value:.2f} {row['labels'][name]}" for name, value in row["scores"].items())
+        scores = "  ".join(
+            f"{_short(name, row['judge'])}{value:.2f} {row['labels'][name]}" for name, value in row["scores"].items()
+        )
         lines.append(f"  {row['judge']:<22} {scores}")
         if row["explanation"]:
             lines.append(f"  {'':<22} {row['explanation']}")
