@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from life_tui import __version__
-from life_tui.cli import eval_cmds, journal_cmds, replay_cmd, session_cmds
+from life_tui.cli import eval_cmds, journal_cmds, replay_cmd, session_cmds, wallet_cmds
 from life_tui.cli.common import set_journal_override
 from life_tui.errors import ExitCode, LifeError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(session_cmds.app, name="session")
+app.add_typer(wallet_cmds.app, name="wallet")
 app.command()(journal_cmds.init)
 app.command()(journal_cmds.log)
 app.command()(journal_cmds.cat)
