@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from life_tui import __version__
-from life_tui.cli import eval_cmds, journal_cmds, replay_cmd, session_cmds, wallet_cmds
+from life_tui.cli import eval_cmds, journal_cmds, mcp_cmds, replay_cmd, session_cmds, wallet_cmds
 from life_tui.cli.common import set_journal_override
 from life_tui.errors import ExitCode, LifeError
 
@@ -23,6 +23,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(session_cmds.app, name="session")
+app.add_typer(mcp_cmds.app, name="mcp")
 app.add_typer(wallet_cmds.app, name="wallet")
 app.command()(journal_cmds.init)
 app.command()(journal_cmds.log)
@@ -53,14 +54,27 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
+    session: Annotated[
+        str | None, typer.Option("--session", "-s", help="Open this session (id, id prefix, name or 'last').")
+    ] = None,
+    continue_: Annotated[
+        bool, typer.Option("--continue", "-c", help="Open the most recent session of this workspace.")
+    ] = False,
+    branch: Annotated[
+        str | None, typer.Option("--branch", "-b", help="Branch to open (default: the most recently active).")
+    ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", help="name[:model], for example anthropic, openai:gpt-4.1, scripted:demo."),
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="The model (overrides the provider's default).")] = None,
 ) -> None:
-    """life-tui: the workstation and its journal; `life-tui --headless --help` for headless runs."""
+    """life-tui: with no command, the workstation on this directory; `life-tui --headless --help` for scripts."""
     set_journal_override(journal)
     if ctx.invoked_subcommand is None:
-        typer.echo(
-            "life-tui: the workstation (TUI) arrives in a later release; the journal commands work now.\n"
-            "Try `life-tui init`, `life-tui session new demo`, `life-tui session list`, or `life-tui --help`."
-        )
+        from life_tui.cli import tui_cmd  # the workstation (and Textual) load only when it is opened
+
+        tui_cmd.launch(session=session, continue_=continue_, branch=branch, provider=provider, model=model)
 
 
 def _command_names() -> set[str]:
