@@ -16,7 +16,7 @@ import typer
 from life_tui.cli.common import journal_root
 from life_tui.errors import ExitCode
 from life_tui.evaluation.facts import label_for
-from life_tui.evaluation.judges import JUDGE_NAMES, judge_named
+from life_tui.evaluation.judges import JUDGE_NAMES, judge_named, select
 from life_tui.journal.catalog import MAIN
 from life_tui.journal.store import Journal
 from life_tui.kernel.kinds import JudgeEvaluation
@@ -58,7 +58,7 @@ async def _judge(
     ref: str, branch: str | None, run: str | None, judges: list[str] | None, spec: str | None
 ) -> dict[str, Any]:
     from life_tui.runtime.config import load_settings
-    from life_tui.runtime.judging import judge_transcript, read_turn
+    from life_tui.runtime.judging import find_run, judge_transcript, transcript
     from life_tui.runtime.providers import build, choose
     from life_tui.runtime.session import Session, SessionOptions
 
@@ -70,12 +70,15 @@ async def _judge(
         if branch is None:
             live = [b for b in journal.branches(sid) if not b.tombstoned]
             branch = max(live, key=lambda b: b.updated_at).name if live else MAIN
+        # Read and check first: a wrong run or judge fails before the session is opened (which records that).
+        events = await asyncio.to_thread(journal.read, sid, branch)
+        turn = transcript(events, find_run(events, run))
+        select(judges, turn)
         provider = build(chosen, base_url=settings.defaults.base_url)
         opened = await Session.open(
             journal, sid, branch=branch, provider=provider, options=SessionOptions(settings=settings, interactive=False)
         )
         try:
-            turn = await read_turn(opened, run)
             results = await judge_transcript(opened, turn, judges)
         finally:
             await opened.close()

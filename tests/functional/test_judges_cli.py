@@ -43,10 +43,14 @@ def workspace(tmp_path: Path) -> Path:
     return ws
 
 
-def judge_events(life_home: Path) -> list[dict[str, Any]]:
+def payloads(life_home: Path, kind: str) -> list[dict[str, Any]]:
     reader = JournalReader.open(life_home / "data" / "journal")
     session = reader.sessions()[0]
-    return [e.payload_dict() for e in reader.read(session.session_id) if e.kind == "eval.judge_completed"]
+    return [e.payload_dict() for e in reader.read(session.session_id) if e.kind == kind]
+
+
+def judge_events(life_home: Path) -> list[dict[str, Any]]:
+    return payloads(life_home, "eval.judge_completed")
 
 
 def test_judge_prints_the_scores_it_journals(workspace: Path, tmp_path: Path, life_home: Path) -> None:
@@ -86,7 +90,7 @@ def test_judge_text_output_and_a_chosen_judge(workspace: Path, tmp_path: Path) -
     assert "judging cost $0.000500" in out
 
 
-def test_judge_failures_exit_with_a_code(workspace: Path, tmp_path: Path) -> None:
+def test_judge_failures_exit_with_a_code(workspace: Path, tmp_path: Path, life_home: Path) -> None:
     unknown = life(
         "judge", "--judge", "vibes", "--provider", "scripted:demo", cwd=workspace, expect=ExitCode.INVALID_INPUT
     )
@@ -95,8 +99,10 @@ def test_judge_failures_exit_with_a_code(workspace: Path, tmp_path: Path) -> Non
         "judge", "--judge", "knowledge_utilization", "--provider", "scripted:demo", cwd=workspace, expect=4
     )
     assert "no knowledge context" in knowledge.stderr
+    assert payloads(life_home, "session.resumed") == []  # refused before the session was opened
     garbage = scripted(tmp_path / "garbage.json", "no verdict here")
     failed = life("judge", "-j", "task_completion", "--provider", garbage, cwd=workspace, expect=ExitCode.ERROR)
     assert "error: no JSON object in the reply" in failed.stdout
+    assert [e["error"] is not None for e in judge_events(life_home)] == [True]
     missing = life("judge", "nosuchsession", "--provider", garbage, cwd=workspace, expect=ExitCode.NOT_FOUND)
     assert missing.stderr.startswith("life-tui: ")
