@@ -242,7 +242,7 @@ class ToolCard(Vertical):
                 body = diff_content(change, self.read_blob)
             except OSError as exc:
                 body = Content(f"{change.path}: the diff is unavailable ({exc})")
-            self.mount(Collapsible(Static(body), title=f"diff {change.path}", collapsed=False))
+            self.mount(Collapsible(Static(body, classes="tool--diff"), title=f"diff {change.path}", collapsed=False))
         self._diffs_shown = len(block.files)
 
     def _show_approval(self, block: Block) -> None:

@@ -77,6 +77,7 @@ class Transcript:
         self._open_reasoning: int | None = None
         self._tools: dict[str, int] = {}
         self._approvals: dict[str, int] = {}
+        self._closed: set[int] = set()
 
     def apply(self, events: Iterable[Event]) -> set[int]:
         """Fold ``events``; returns the indexes of blocks that were created or changed."""
@@ -84,8 +85,11 @@ class Transcript:
         for e in events:
             index = self._apply_one(e)
             if index is not None:
-                self.blocks[index].version += 1
                 touched.add(index)
+            touched |= self._closed
+            self._closed.clear()
+        for index in touched:
+            self.blocks[index].version += 1
         return touched
 
     def open_approvals(self) -> list[Block]:
@@ -100,6 +104,7 @@ class Transcript:
         for index in (self._open_text, self._open_reasoning):
             if index is not None:
                 self.blocks[index].done = True
+                self._closed.add(index)
         self._open_text = self._open_reasoning = None
 
     def _apply_one(self, e: Event) -> int | None:

@@ -84,7 +84,6 @@ class StatusBar(Widget):
     DEFAULT_CSS = """
     StatusBar {
         height: 1;
-        dock: bottom;
         background: $panel;
         color: $foreground;
         padding: 0 1;
