@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 from life_tui.kernel.event import Event
 
-BLOCK = 256
-"""Events fetched per ranged read (a few screens of rows; one or two Parquet row groups at most)."""
-CACHED_BLOCKS = 64
+BLOCK = 4_096
+"""Events fetched per ranged read: one Parquet row group of a sealed segment (``ROW_GROUP_ROWS``), which the
+journal decodes whole for any slice of it, so a smaller block would pay the same read several times."""
+CACHED_BLOCKS = 16
 SCAN_BLOCK = 8_192
 """Events read per step while building a filter index."""
 
