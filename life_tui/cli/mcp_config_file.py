@@ -126,7 +126,10 @@ def set_server(path: Path, name: str, table: dict[str, Any] | None) -> None:
         if new_text and not new_text.endswith("\n"):
             new_text += "\n"
         new_text += ("\n" if new_text.strip() else "") + render_table(name, table)
-    after = _load(new_text, path)
+    try:
+        after: dict[str, Any] | None = tomllib.loads(new_text)
+    except tomllib.TOMLDecodeError:
+        after = None
     expected = dict(before)
     servers = dict(expected.get("mcp_servers", {}))
     if table is None:
@@ -137,8 +140,7 @@ def set_server(path: Path, name: str, table: dict[str, Any] | None) -> None:
         expected["mcp_servers"] = servers
     else:
         expected.pop("mcp_servers", None)
-    after_servers = after.get("mcp_servers")
-    if after_servers == {}:
+    if after is not None and after.get("mcp_servers") == {}:
         after.pop("mcp_servers")
     if after != expected:
         raise InvalidInput(

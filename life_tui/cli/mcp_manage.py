@@ -9,8 +9,10 @@ pays the MCP SDK's import cost.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -134,8 +136,75 @@ def remove(name: Annotated[str, typer.Argument(help="The server to remove.")]) -
     typer.echo(f"removed MCP server {name} from {path}")
 
 
+async def _probe(config: McpServerConfig) -> tuple[list[dict[str, Any]], list[str]]:
+    from life_tui.tools.mcp_client import McpConnection
+
+    connection = await McpConnection.start(config, Path.cwd(), lambda: None)
+    try:
+        tools = await asyncio.wait_for(connection.list_tools(), config.startup_timeout)
+        resources = await asyncio.wait_for(connection.list_resources(), config.startup_timeout)
+    finally:
+        await connection.close()
+    rows: list[dict[str, Any]] = [
+        {
+            "name": t.name,
+            "registered_as": f"mcp__{config.name}__{t.name}",
+            "description": t.description,
+            "input_schema": t.input_schema,
+            "hints": {k: v for k, v in vars(t.hints).items() if v is not None},
+        }
+        for t in tools
+    ]
+    return rows, [r.uri for r in resources]
+
+
+def probe_server(
+    name: Annotated[str, typer.Argument(help="The server to start.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The tools as one JSON document.")] = False,
+) -> None:
+    """Start a server, list its tools with their input schemas, and stop it; exit 0 when it worked."""
+    from life_tui.tools.mcp_client import McpServerError
+
+    config = _server(name)
+    try:
+        tools, resources = asyncio.run(_probe(config))
+    except TimeoutError:
+        raise McpServerError(
+            f"MCP server {name!r} did not list its tools within {config.startup_timeout:g} s"
+        ) from None
+    if as_json:
+        typer.echo(json.dumps({"server": name, "tools": tools, "resources": resources}, sort_keys=True, indent=2))
+        return
+    typer.echo(f"{name}: ok, {len(tools)} tool(s), {len(resources)} resource(s)")
+    for tool in tools:
+        hints = ", ".join(f"{k}={v}" for k, v in tool["hints"].items())
+        typer.echo(f"  {tool['registered_as']}" + (f"  (server hints: {hints})" if hints else ""))
+        if tool["description"]:
+            typer.echo(f"    {tool['description']}")
+        typer.echo(f"    input: {json.dumps(tool['input_schema'], sort_keys=True)}")
+    for uri in resources:
+        typer.echo(f"  resource {uri}")
+
+
+def enable(
+    name: Annotated[str, typer.Argument(help="The server.")],
+    tool: Annotated[str, typer.Argument(help="The tool's name on that server (as the server lists it).")],
+) -> None:
+    """Approve a tool a server added during a session (it stays disabled until approved)."""
+    config = _server(name)
+    if tool in config.approved_tools:
+        typer.echo(f"{tool} of MCP server {name} is approved already")
+        return
+    table = config.to_table()
+    table["approved_tools"] = [*config.approved_tools, tool]
+    set_server(paths.resolve().config_file, name, table)
+    typer.echo(f"approved {tool} of MCP server {name} (running sessions pick it up on its next call)")
+
+
 def register(group: typer.Typer) -> None:
     """Add the management commands to the ``life-tui mcp`` group."""
     group.command("list")(list_servers)
     group.command()(add)
     group.command()(remove)
+    group.command("test")(probe_server)
+    group.command()(enable)
