@@ -15,7 +15,6 @@ chat shows until a pane is toggled (F2, F3); F11 makes the focused pane full-scr
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -26,7 +25,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, TabbedContent, TabPane
 
 from life_tui.errors import LifeError, NotFound
 from life_tui.journal.blobs import BlobStore
@@ -47,8 +46,12 @@ from life_tui.tui.panes import Pane, PaneContext
 from life_tui.tui.theme import DEFAULT_THEME, load_themes
 from life_tui.tui.widgets.chat import ChatPane
 from life_tui.tui.widgets.chat_blocks import ApprovalAnswered
+from life_tui.tui.widgets.event_log import EventLogPane
+from life_tui.tui.widgets.gauges import GaugesPane
 from life_tui.tui.widgets.prompt_input import PromptInput
 from life_tui.tui.widgets.status_bar import StatusBar
+from life_tui.tui.widgets.traces import TracesPane
+from life_tui.tui.widgets.wallet import WalletPane
 
 SessionOpener = Callable[[], Awaitable[Session]]
 NARROW_WIDTH = 100
@@ -67,28 +70,6 @@ class Launch:
     not_configured_hint: str = ""
     """Non-empty: no provider is configured; the first-run screen shows this and offers the demo."""
     demo_opener: SessionOpener | None = None
-
-
-class LoadingPane(Static):
-    """Stands in for a pane whose module is not installed yet: says so, and folds nothing."""
-
-    def __init__(self, title: str, *, id: str) -> None:
-        super().__init__(f"The {title} pane is loading…", id=id)
-
-    def reset(self, events: Sequence[Event], context: PaneContext) -> None:
-        pass
-
-    def apply(self, events: Sequence[Event]) -> None:
-        pass
-
-
-def _pane(module: str, name: str, title: str, pane_id: str) -> Widget:
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return LoadingPane(title, id=pane_id)
-    widget: Widget = cls(id=pane_id)
-    return widget
 
 
 class LifeApp(App[None]):
@@ -127,14 +108,14 @@ class LifeApp(App[None]):
                 yield ChatPane(id="chat")
                 yield PromptInput(id="prompt", commands=commands.slash_names)
             with Vertical(id="side"):
-                yield _pane("life_tui.tui.widgets.event_log", "EventLogPane", "event log", "events")
+                yield EventLogPane(id="events")
                 with TabbedContent(id="vitals"):
                     with TabPane("Gauges", id="tab-gauges"):
-                        yield _pane("life_tui.tui.widgets.gauges", "GaugesPane", "gauges", "gauges")
+                        yield GaugesPane(id="gauges")
                     with TabPane("Wallet", id="tab-wallet"):
-                        yield _pane("life_tui.tui.widgets.wallet", "WalletPane", "wallet", "wallet")
+                        yield WalletPane(id="wallet")
                     with TabPane("Traces", id="tab-traces"):
-                        yield _pane("life_tui.tui.widgets.traces", "TracesPane", "traces", "traces")
+                        yield TracesPane(id="traces")
         yield StatusBar(id="status")
         yield Footer()
 

@@ -21,6 +21,9 @@ from life_tui.kernel.event import Event
 from life_tui.runtime.session import Session
 from life_tui.tui.messages import EventsReset, EventsStored
 
+RESET_WINDOW = 20_000
+"""A reset carries at most the branch's last this-many events: a million-event branch opens at once.
+Panes that need more read ranges through ``PaneContext.read_range`` (the event log does)."""
 MAX_BATCH = 512
 """At most this many events per :class:`EventsStored` (a burst is split so no frame waits on one huge fold)."""
 
@@ -45,7 +48,9 @@ class RuntimeBridge:
         head = await asyncio.to_thread(journal.head, session.session_id, session.branch)
         subscription = session.subscribe(after=head)
         try:
-            history = await asyncio.to_thread(journal.read, session.session_id, session.branch, through=head)
+            history = await asyncio.to_thread(
+                journal.read, session.session_id, session.branch, after=max(0, head - RESET_WINDOW), through=head
+            )
             self.delivered_through = head
             self.target.post_message(EventsReset(history, session.session_id, session.branch))
             self._caught_up.set()
