@@ -16,6 +16,7 @@ time, so replays agree); runway is the balance over that burn.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,9 +42,17 @@ RECENT_ENTRIES = 200
 """How many ledger lines the state keeps for readers (newest last)."""
 
 
+DAY_US = 86_400_000_000
+
+
 def utc_day(us: int) -> str:
     """The UTC calendar day of a time in microseconds, ``YYYY-MM-DD`` (the day-budget window)."""
-    return datetime.fromtimestamp(us / 1_000_000, tz=UTC).strftime("%Y-%m-%d")
+    return _day_name(us // DAY_US)
+
+
+@functools.lru_cache(maxsize=64)
+def _day_name(day_number: int) -> str:
+    return datetime.fromtimestamp(day_number * 86_400, tz=UTC).strftime("%Y-%m-%d")
 
 
 @dataclass(frozen=True)

@@ -51,15 +51,52 @@ RECONCILED_INTERRUPTED = "reconciled: interrupted, usage unknown"
 
 
 def finance_events(view: JournalView) -> list[Event]:
-    """Every ``finance.*`` event of the journal, each once (a branch's own events only, never inherited
-    ones), in time order. Reads each branch with a kind filter: the unsealed tail is already decoded in
-    memory, and sealed segments are read row group by row group (see ``bench/wallet.py`` for the cost)."""
-    found: list[Event] = []
-    for session in view.sessions(include_deleted=True, include_system=True):
-        for branch in view.branches(session.session_id):
-            found.extend(view.read(session.session_id, branch.name, after=branch.fork_seq, kinds=FINANCE_KINDS))
+    """Every ``finance.*`` event of the journal, each once (where it is stored, never as inherited by a
+    fork), in time order.
+
+    While nothing is sealed every event is in memory and each branch is read with a kind filter. Once
+    segments exist, DuckDB reads only the matching rows of the ``events`` view (projection and filter
+    pushed into Parquet): on 100k events with 10k finance events, 35 ms against 1.1 s for decoding every
+    row through branch reads (``bench/wallet.py``).
+    """
+    if view.manifest().segments:
+        found = _finance_events_sql(view)
+    else:
+        found = []
+        for session in view.sessions(include_deleted=True, include_system=True):
+            for branch in view.branches(session.session_id):
+                found.extend(view.read(session.session_id, branch.name, after=branch.fork_seq, kinds=FINANCE_KINDS))
     found.sort(key=lambda e: (e.occurred_at, e.session_id, e.branch, e.seq))
     return found
+
+
+def _finance_events_sql(view: JournalView) -> list[Event]:
+    from life_tui.journal.sql import SqlSession
+
+    kinds = ", ".join(f"'{kind}'" for kind in sorted(FINANCE_KINDS))
+    sql = SqlSession(view, for_sql="events")
+    try:
+        result = sql.rows(
+            "SELECT event_id, session_id, branch, seq, kind, epoch_us(occurred_at), actor, run_id, payload "
+            f"FROM events WHERE kind IN ({kinds})"
+        )
+    finally:
+        sql.close()
+    rows = result[1] if result is not None else []
+    return [
+        Event(
+            event_id=event_id,
+            session_id=session_id,
+            branch=branch,
+            seq=seq,
+            kind=kind,
+            occurred_at=occurred_at,
+            actor=actor,
+            run_id=run_id,
+            payload=msgspec.Raw(payload.encode()),
+        )
+        for event_id, session_id, branch, seq, kind, occurred_at, actor, run_id, payload in rows
+    ]
 
 
 def load_ledger(view: JournalView) -> LedgerState:

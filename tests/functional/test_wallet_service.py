@@ -160,3 +160,27 @@ def test_forked_branches_do_not_count_inherited_spend_twice(journal: Journal) ->
 
 def test_wallet_for_opens_once_per_journal(journal: Journal) -> None:
     assert wallet_for(journal) is wallet_for(journal)
+
+
+def test_sealed_segments_and_the_tail_fold_the_same(journal: Journal) -> None:
+    """Once segments exist the wallet reads them through DuckDB; the result matches the in-memory path."""
+    sid = journal.create_session("s").session_id
+    wallet = Wallet.open(journal)
+    wallet.fund(1_000_000)
+    for i in range(3):
+        r = wallet.reserve(session_id=sid, branch="main", run_id=f"R{i}", amount_micro=100, model="m")
+        assert isinstance(r, k.CostReserved)
+        durable(journal, wallet, sid, r, run=f"R{i}")
+        if i < 2:
+            durable(journal, wallet, sid, wallet.settle(r.reservation_id, amount_micro=40 + i, model="m"), run=f"R{i}")
+        if i == 0:
+            assert not journal.manifest().segments
+            in_memory = load_ledger(journal)
+            assert (in_memory.spent_micro, in_memory.deposits_micro) == (40, 1_000_000)
+            journal.seal()
+            assert journal.manifest().segments
+    sealed_and_tail = load_ledger(journal)
+    assert (sealed_and_tail.spent_micro, sealed_and_tail.reserved_micro) == (81, 100)
+    assert sealed_and_tail.by_run == {"R0": 40, "R1": 41} and sealed_and_tail.deposits_micro == 1_000_000
+    in_flight = Wallet.open(journal, reconcile=False).view().in_flight
+    assert [f.reservation_id for f in in_flight] == list(sealed_and_tail.open) and in_flight[0].run_id == "R2"
