@@ -1,5 +1,6 @@
 """Finance (Life's Haima): prices, the ledger and budgets.
 
-This release carries the price table the runtime needs to cost every provider call; the ledger, funded
-balances and reservations arrive with the regulation issue.
+``pricing`` (the price table), ``billing`` (worst case and bill of a call in micro-credits), ``ledger``
+(the pure fold of ``finance.*`` events), ``wallet`` (the service: atomic reservations under caps, deposits,
+budgets, crash reconciliation) and ``view`` (what readers see).
 """
