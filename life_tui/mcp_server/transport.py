@@ -57,10 +57,15 @@ class StdioWire:
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-        os.dup2(2, 1)  # stray prints (ours, tools', children's) land on stderr
+        os.dup2(2, 1)  # stray writes to fd 1 (tools', libraries', children's) land on stderr
+        original_stdout = sys.stdout
+        sys.stdout = sys.stderr  # and print() goes straight there, unbuffered by a stdout object
         wire = cls(os.fdopen(wire_in, "rb", buffering=1 << 16), os.fdopen(wire_out, "wb", buffering=0))
 
         def restore() -> None:
+            with contextlib.suppress(OSError, ValueError):
+                original_stdout.flush()  # whatever was buffered goes to stderr, not onto the wire
+            sys.stdout = original_stdout
             with contextlib.suppress(OSError):
                 os.dup2(wire_out, 1)
                 os.dup2(wire_in, 0)
