@@ -24,6 +24,9 @@ from life_tui.tui.messages import EventsReset, EventsStored
 RESET_WINDOW = 20_000
 """A reset carries at most the branch's last this-many events: a million-event branch opens at once.
 Panes that need more read ranges through ``PaneContext.read_range`` (the event log does)."""
+COALESCE_S = 1 / 30
+"""After the first event of a burst, gather what else arrives within this long into the same batch: a
+100 tokens/s stream becomes ~30 pane updates a second instead of 100, and typing stays responsive."""
 MAX_BATCH = 512
 """At most this many events per :class:`EventsStored` (a burst is split so no frame waits on one huge fold)."""
 
@@ -55,6 +58,7 @@ class RuntimeBridge:
             self.target.post_message(EventsReset(history, session.session_id, session.branch))
             self._caught_up.set()
             async for first in subscription:
+                await asyncio.sleep(COALESCE_S)
                 batch = [first, *subscription.drain()]
                 for start in range(0, len(batch), MAX_BATCH):
                     self._post(batch[start : start + MAX_BATCH])

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tmux_harness import TmuxApp, tmux_available
 
 from life_tui.journal.view import JournalReader
-from tmux_harness import TmuxApp, tmux_available
 
 pytestmark = pytest.mark.skipif(not tmux_available(), reason="tmux is not installed (CI installs it)")
 

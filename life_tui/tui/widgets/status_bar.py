@@ -9,7 +9,7 @@ the widget because nothing else reads it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual.content import Content
 from textual.reactive import reactive
@@ -124,9 +124,11 @@ class StatusBar(Widget):
         self.apply(events)
 
     def apply(self, events: Sequence[Event]) -> None:
+        before = replace(self.facts)
         for e in events:
             self.facts.apply(e)
-        self.refresh()
+        if self.facts != before:
+            self.refresh()
 
     # --------------------------------------------------------------------------------- rendering
     def context_percent(self) -> float:
