@@ -162,7 +162,7 @@ def event_log(work: Path, events: int) -> dict[str, Any]:
     root = work / f"event-log-{events}"
     marker = root / "bench-session-id"
     if not marker.exists():
-        session_id, built = event_log_bench.build_branch(root, events)
+        session_id, _ = event_log_bench.build_branch(root, events)
         marker.write_text(session_id)
     figures: dict[str, Any] = asyncio.run(event_log_bench.measure(root, marker.read_text().strip()))
     figures["ok"] = figures["open_to_end_s"] <= 0.5 and figures["page_cold_median_ms"] <= 16

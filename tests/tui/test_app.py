@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from app_support import call, workstation
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
+from life_tui.runtime.config import Settings
 from life_tui.runtime.providers.scripted import ScriptedTurn
+from life_tui.tui.screens.help import HelpScreen
 from life_tui.tui.widgets.chat import ChatPane
 from life_tui.tui.widgets.chat_blocks import TextBlock, ToolCard, UserBlock
 from life_tui.tui.widgets.prompt_input import PromptInput
@@ -80,3 +82,86 @@ async def test_a_denied_call_is_not_run(tmp_path: Path) -> None:
         assert "approval.denied" in ws.kinds() and "file.written" not in ws.kinds()
         assert (ws.rig.workspace / "notes.md").read_text() == "v1\n"
         assert ws.app.query_one(ToolCard).query_one(".tool--header", Static).render()
+
+
+async def test_slash_commands_switch_theme_branch_and_report_cost(tmp_path: Path) -> None:
+    turns = [ScriptedTurn(text="one", cost_usd=0.5), ScriptedTurn(text="on the fork")]
+    async with workstation(tmp_path, *turns) as ws:
+        app = ws.app
+        await ws.pilot.press(*"first", "enter")
+        await ws.settle()
+        await ws.pilot.press(*"/theme light", "enter")
+        await ws.pilot.pause()
+        assert app.theme == "life-light"
+        head = ws.session.journal.head(ws.session.session_id, "main")
+        await ws.pilot.press(*f"/branch {head}", "enter")
+        for _ in range(100):
+            await ws.pilot.pause()
+            if app.session is not None and app.session.branch == "fork-1":
+                break
+        await ws.settle()
+        assert app.query_one(StatusBar).context.branch == "fork-1"
+        await ws.pilot.press(*"second", "enter")
+        await ws.settle()
+        fork = ws.session.journal.read(ws.session.session_id, "fork-1", after=head)
+        assert [e.payload_dict()["content"] for e in fork if e.kind == "user.message"] == ["second"]
+        texts = [b.shown for b in app.query_one(ChatPane).query(TextBlock)]
+        assert texts == ["one", "on the fork"]  # the fork shows the inherited turn and its own
+        await ws.pilot.press(*"/cost", "enter")
+        await ws.pilot.press(*"/nonsense", "enter")
+        await ws.pilot.pause()
+        shown = [str(n.message) for n in app._notifications]
+        assert any("$0.5000" in m for m in shown) and any("unknown command /nonsense" in m for m in shown)
+
+
+async def test_the_help_screen_lists_remapped_keys_and_the_palette_every_action(tmp_path: Path) -> None:
+    settings = Settings(tui={"keys": {"help": "f5"}, "theme": "life-high-contrast"})
+    async with workstation(tmp_path, settings=settings) as ws:
+        app = ws.app
+        assert app.theme == "life-high-contrast"
+        await ws.pilot.press("f1")  # no longer bound
+        await ws.pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+        await ws.pilot.press("f5")
+        await ws.pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("#help-keys", DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert ("app", "F5", "Help") in [tuple(r) for r in rows]
+        assert any(r[2] == "Approve once" for r in rows) or any(r[1] == "Ctrl+Q" for r in rows)
+        await ws.pilot.press("escape")
+        await ws.pilot.pause()
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Quit", "Help", "Event log", "Vitals", "Full screen", "/theme", "/branch", "/replay"} <= titles
+
+
+async def test_narrow_terminals_show_the_chat_and_toggle_panes(tmp_path: Path) -> None:
+    async with workstation(tmp_path, size=(80, 24)) as ws:
+        app = ws.app
+        assert app.query_one("#side").has_class("-hidden")
+        await ws.pilot.press("f2")
+        await ws.pilot.pause()
+        assert not app.query_one("#side").has_class("-hidden") and app.query_one("#vitals").has_class("-hidden")
+        await ws.pilot.press("f11")
+        await ws.pilot.pause()
+        assert app.screen.maximized is app.query_one("#chat-column")
+        await ws.pilot.press("f11")
+        await ws.pilot.pause()
+        assert app.screen.maximized is None
+
+
+async def test_ctrl_q_cancels_the_turn_and_leaves_the_journal_consistent(tmp_path: Path) -> None:
+    slow = ScriptedTurn(text="x" * 400, chunk_chars=2, delay_ms=20)
+    async with workstation(tmp_path, slow) as ws:
+        await ws.pilot.press(*"go", "enter")
+        for _ in range(200):
+            await ws.pilot.pause()
+            if "assistant.text_delta" in ws.kinds():
+                break
+        await ws.pilot.press("ctrl+q")
+        await ws.pilot.pause()
+        assert ws.app.session is None and not ws.session.running
+        kinds = ws.kinds()
+        finished = [e for e in ws.session.journal.read(ws.session.session_id) if e.kind == "run.finished"]
+        assert kinds[-1] == "run.finished" and finished[0].payload_dict()["reason"] == "cancelled"
+        assert ws.app._exit
