@@ -78,6 +78,11 @@ class AutonomicRegulator:
             self._evaluation = self.controller.evaluate(self._state)
         return self._evaluation
 
+    def resume(self, state: HomeostaticState) -> None:
+        """Start from a state folded elsewhere (a reopened session's, resumed from a journal snapshot)."""
+        self._state = state
+        self._evaluation = None
+
     # ---------------------------------------------------------------------------------- the contract
     def observe(self, events: Sequence[Event]) -> None:
         for event in events:

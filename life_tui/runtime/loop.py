@@ -310,8 +310,12 @@ class AgentLoop:
             )
             return GateDecision()
         if decision.events:
-            await self.d.writer.write(*decision.events)
+            await self.d.writer.write(*self._own(decision.events))
         return decision
+
+    def _own(self, drafts: tuple[EventDraft, ...]) -> list[EventDraft]:
+        """The regulator's events belong to the run that asked."""
+        return [d if d.run_id else msgspec.structs.replace(d, run_id=self._run_id) for d in drafts]
 
     async def _after_tick(self) -> None:
         """The regulator's own events after a tick (evaluations, snapshots); its failure is recorded, not raised."""
@@ -325,7 +329,7 @@ class AgentLoop:
             )
             return
         if drafts:
-            await self.d.writer.write(*drafts)
+            await self.d.writer.write(*self._own(drafts))
 
     async def _compile(self, target_fraction: float | None = None) -> CompiledContext:
         await self.d.writer.settle()

@@ -1,6 +1,7 @@
 """The regulate phase's contract: a gate the loop asks before every model call and every tool call.
 
-Homeostasis (``life_tui.homeostasis.controller.Autonomic``) implements :class:`Regulator`; whenever a
+Homeostasis implements :class:`Regulator` (``life_tui.runtime.autonomic.AutonomicRegulator``, over the pure
+``homeostasis.controller.Controller``); whenever a
 regulator is absent or fails, the answer is allow-all: regulation may stop the agent, but its failure never
 does (the loop records an ``error.raised`` saying so). A decision can block (the operation is not run, and
 the model is told why), skip the model call (hibernate), narrow the model, its output or the tools

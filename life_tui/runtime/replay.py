@@ -38,9 +38,17 @@ STRUCTURAL_KINDS = frozenset(
 )
 
 
+TIMING_EVALUATORS = frozenset({"latency_outlier"})
+"""Evaluators that score wall-clock timings, which a replay cannot reproduce."""
+
+
 def comparable(event: Event) -> bool:
     if event.kind in STRUCTURAL_KINDS:
         return False
+    if event.kind == "autonomic.state_snapshot":  # informational, and full of timings (latency, uptime)
+        return False
+    if event.kind == "eval.inline_completed":
+        return event.payload_dict().get("evaluator") not in TIMING_EVALUATORS
     if event.kind == "error.raised":  # retry notes are about the original call, not the agent
         data = event.payload_dict()
         return not (data.get("source") == "provider" and data.get("is_error") is False)

@@ -17,6 +17,8 @@ from typing import Any
 
 from life_tui import paths
 from life_tui.errors import Conflict, InvalidInput, NotFound
+from life_tui.homeostasis.fold import HomeostasisProjection
+from life_tui.homeostasis.state import GatingProfile, HomeostaticState
 from life_tui.journal.blobs import BlobStore
 from life_tui.journal.catalog import MAIN
 from life_tui.journal.snapshots import fold
@@ -27,6 +29,7 @@ from life_tui.kernel.clock import Clock, SystemClock
 from life_tui.kernel.event import Actor, Event, EventDraft
 from life_tui.kernel.state import OperatingMode, SoulProfile, estimate_mode
 from life_tui.runtime.approvals import ApprovalMode, ApprovalPolicy, parse_rules
+from life_tui.runtime.autonomic import AutonomicRegulator
 from life_tui.runtime.billing import Ledger
 from life_tui.runtime.config import Settings
 from life_tui.runtime.context import ContextBudgets, ContextInputs, load_project_instructions
@@ -43,7 +46,7 @@ from life_tui.runtime.loop import (
 from life_tui.runtime.projection import ConversationProjection, ConversationState
 from life_tui.runtime.providers import ProviderSpec, build
 from life_tui.runtime.providers.base import Provider, ToolDefinition
-from life_tui.runtime.regulation import AllowAll, Regulator
+from life_tui.runtime.regulation import Regulator
 from life_tui.runtime.skills import SKILLS_BLOCK_BUDGET, SkillCommands, skills_block
 from life_tui.runtime.writer import EventWriter
 from life_tui.tools.basic import default_registry
@@ -124,9 +127,12 @@ class Session:
         self._provider = provider
         self.clock = options.clock or journal.clock or SystemClock()
         self.tools = options.tools or _registry()
-        self.regulator = options.regulator or AllowAll()
         self._projection = ConversationProjection()
         self._state = fold(journal, self._projection, session_id, branch).state
+        self.regulator = options.regulator or AutonomicRegulator(
+            projection=HomeostasisProjection(context_window=options.settings.context.window)
+        )
+        self._prime_regulator()
         self._writer = EventWriter(journal, session_id, branch, self._on_durable)
         self._approvals: dict[str, asyncio.Future[ApprovalAnswer]] = {}
         self._run: asyncio.Task[RunOutcome] | None = None
@@ -233,7 +239,24 @@ class Session:
         drafts.append(EventDraft(kind=finished.KIND, payload=finished, actor=Actor.SYSTEM, run_id=run.run_id))
         await self._writer.write(*drafts)
 
+    def _prime_regulator(self) -> None:
+        """Give the regulator the branch's history: a reopened session keeps its modes, rulings and streaks."""
+        if isinstance(self.regulator, AutonomicRegulator):
+            self.regulator.resume(fold(self.journal, self.regulator.projection, self.session_id, self.branch).state)
+        else:
+            self.regulator.observe(self.journal.read(self.session_id, self.branch))
+
     # -------------------------------------------------------------------------------- state access
+    @property
+    def homeostasis(self) -> HomeostaticState | None:
+        """The homeostatic state (three pillars) when the Autonomic regulator is in charge."""
+        return self.regulator.state if isinstance(self.regulator, AutonomicRegulator) else None
+
+    @property
+    def gating(self) -> GatingProfile | None:
+        """The gating profile in force when the Autonomic regulator is in charge."""
+        return self.regulator.profile if isinstance(self.regulator, AutonomicRegulator) else None
+
     def _on_durable(self, events: list[Event]) -> None:
         for e in events:
             self._state = self._projection.apply(self._state, e)

@@ -137,6 +137,7 @@ async def test_a_multi_tool_turn_has_the_exact_event_sequence(rig: Rig) -> None:
     session, provider = await rig.session(
         turn("Let me look.", call("list_dir", path="."), call("read_file", path="README.md")),
         turn("The workspace has a README and a src folder."),
+        regulator=AllowAll(),  # the loop's own sequence; regulation adds its events (tests/functional/test_autonomic_*)
     )
     head = rig.journal.head(session.session_id)
     outcome = await session.submit("What is in this workspace?")
@@ -300,7 +301,9 @@ async def test_a_tool_that_raises_is_an_error_result_not_a_crashed_run(rig: Rig)
 # --------------------------------------------------------------------------------------------- limits
 async def test_token_budget_exhaustion_stops_before_the_next_call(rig: Rig) -> None:
     session, provider = await rig.session(
-        turn("", call("list_dir"), usage=Usage(input_tokens=80, output_tokens=30)), turn("never sent")
+        turn("", call("list_dir"), usage=Usage(input_tokens=80, output_tokens=30)),
+        turn("never sent"),
+        regulator=AllowAll(),
     )
     outcome = await session.submit("go", limits=RunLimits(tokens=100))
     assert (outcome.reason, outcome.exhausted, outcome.final_answer) == ("budget", ["tokens"], None)
@@ -505,9 +508,16 @@ async def test_a_blocking_regulator_stops_the_run_before_any_model_call(rig: Rig
     assert (outcome.reason, outcome.error) == ("blocked", "hibernating: the balance is too low")
     assert provider.turns_used == 0 and provider.requests == [] and regulator.asked == 1
     events = rig.run_events(session, outcome.run_id)
-    assert kinds(events) == ["user.message", "run.started", "phase:reconstruct", "phase:regulate", "run.finished"]
+    assert kinds(events) == [
+        "user.message",
+        "run.started",
+        "phase:reconstruct",
+        "phase:regulate",
+        "autonomic.gate_decided",
+        "run.finished",
+    ]
     assert of_kind(events, "run.finished")[0]["reason"] == "blocked"
-    # The regulator's own decision events are recorded (without the run id: they are its drafts).
+    # The regulator's own decision events are recorded, stamped with the run that asked.
     decided = of_kind(rig.events(session), "autonomic.gate_decided")
     assert decided == [{"decision": "block", "gate": "expensive_model"}]
 
@@ -550,7 +560,11 @@ async def test_large_tool_output_goes_to_the_blob_store(rig: Rig) -> None:
 # --------------------------------------------------------------------------------------------- modes
 async def test_three_failing_tools_in_a_row_switch_to_recover(rig: Rig) -> None:
     session, _ = await rig.session(
-        turn("", call("flaky")), turn("", call("flaky")), turn("", call("flaky")), turn("giving up")
+        turn("", call("flaky")),
+        turn("", call("flaky")),
+        turn("", call("flaky")),
+        turn("giving up"),
+        regulator=AllowAll(),  # the autonomic doom-loop rule would block the third identical call
     )
     outcome = await session.submit("go")
     assert outcome.reason == "final_answer"
