@@ -246,6 +246,8 @@ class Headless:
             interactive=opts.input_format == "stream-json",
         )
         self.limits: RunLimits = limits_from(settings, max_turns=opts.max_turns, cost_usd=opts.max_budget_usd)
+        self.invocation: str | None = None
+        """The ledger's invocation id once ``--max-budget-usd`` is recorded (one cap across runs and forks)."""
         self.renderer = make_renderer(opts.output_format, Output(), partial=opts.include_partial_messages)
         self.session: Session | None = None
         self.pump: Pump | None = None
@@ -289,6 +291,11 @@ class Headless:
                 {"session_id": session.session_id, "branch": session.branch, "parent": parent, "fork_seq": at}
             )
         self.pump = Pump(session.subscribe(after=after), self.renderer, after)
+        if self.opts.max_budget_usd is not None:  # one cap for everything this invocation spends
+            if self.invocation is None:
+                self.invocation = await session.limit_invocation(self.opts.max_budget_usd)
+            else:
+                session.continue_invocation(self.invocation)
 
     def _resolve_existing(self) -> tuple[str, str]:
         opts, journal = self.opts, self.journal
@@ -629,7 +636,13 @@ def headless(
         int | None, typer.Option("--fork-at", help="Fork the session's branch after this seq and run there.")
     ] = None,
     max_turns: Annotated[int | None, typer.Option("--max-turns", help="Model turns per run.")] = None,
-    max_budget_usd: Annotated[float | None, typer.Option("--max-budget-usd", help="Cost budget per run, USD.")] = None,
+    max_budget_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--max-budget-usd",
+            help="Spending cap for this invocation (all its turns), USD; reserved against the ledger.",
+        ),
+    ] = None,
     provider: Annotated[
         str | None,
         typer.Option("--provider", help="name[:model], for example anthropic, openai:gpt-4.1, scripted:demo."),

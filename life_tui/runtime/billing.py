@@ -11,7 +11,8 @@ so a crash in between is reconciled from the journal when the ledger reopens.
 from __future__ import annotations
 
 import math
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import msgspec
 
@@ -55,6 +56,33 @@ class Ledger(Protocol):
     ) -> k.CostSettled: ...
 
     def release(self, reservation_id: str, reason: str, now_us: int) -> k.CostReleased: ...
+
+
+class LazyLedger:
+    """A :class:`Ledger` that opens the real one (the journal's wallet) on the first metered call, so a
+    session that never calls a model never pays for folding the journal's finance events."""
+
+    def __init__(self, factory: Callable[[], Ledger]) -> None:
+        self._factory = factory
+        self._ledger: Ledger | None = None
+
+    @property
+    def opened(self) -> Ledger | None:
+        return self._ledger
+
+    def get(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = self._factory()
+        return self._ledger
+
+    def reserve(self, **call: Any) -> k.CostReserved | k.CostRefused:
+        return self.get().reserve(**call)
+
+    def settle(self, reservation_id: str, **usage: Any) -> k.CostSettled:
+        return self.get().settle(reservation_id, **usage)
+
+    def release(self, reservation_id: str, reason: str, now_us: int) -> k.CostReleased:
+        return self.get().release(reservation_id, reason, now_us)
 
 
 def resolve_price(provider: Provider, model: str, overrides: dict[str, object]) -> tuple[Price, bool]:

@@ -284,7 +284,8 @@ class AgentLoop:
             response = await self._call_model(compiled, gate)
             if response is None and self._refused is not None:
                 refused = self._refused
-                return RunOutcome(run_id=self._run_id, reason="budget", error=refused.reason, exhausted=[refused.limit])
+                limit = "cost" if refused.limit == "run" else refused.limit  # the run's cap is its cost budget
+                return RunOutcome(run_id=self._run_id, reason="budget", error=refused.reason, exhausted=[limit])
             if response is None:
                 return RunOutcome(run_id=self._run_id, reason="error", error=self._last_error)
             if response.tool_calls:
@@ -357,7 +358,7 @@ class AgentLoop:
     async def _reserve(
         self, provider: Provider, model: str, price: Price, compiled: CompiledContext, max_tokens: int
     ) -> str | None:
-        """Reserve the call's worst case; None when there is no ledger. Sets ``_refused`` when refused."""
+        """Reserve the call's worst case; None when there is no ledger or the call is free. Sets ``_refused``."""
         if self.d.ledger is None:
             return None
         declared = getattr(provider, "next_turn_cost_usd", None)
@@ -368,7 +369,8 @@ class AgentLoop:
             thinking_budget=self.d.thinking_budget,
             declared_usd=declared() if callable(declared) else None,
         )
-        run = self.d.state().run
+        if amount == 0:
+            return None  # a free call (a local or scripted model) cannot overspend: nothing to reserve or bill
         result = self.d.ledger.reserve(
             session_id=self.d.writer.session_id,
             branch=self.d.writer.branch,
@@ -376,7 +378,7 @@ class AgentLoop:
             amount_micro=amount,
             model=model,
             invocation_id=self.d.invocation_id(),
-            run_limit_micro=max(to_micro(self._limits.cost_usd - run.cost_usd), 0),
+            run_limit_micro=to_micro(self._limits.cost_usd),  # the ledger counts the run's spend against it
             now_us=self.d.clock.now_us(),
         )
         await self._write(result, actor=Actor.SYSTEM)  # durable before the call is made

@@ -17,6 +17,8 @@ from typing import Any
 
 from life_tui import paths
 from life_tui.errors import Conflict, InvalidInput, NotFound
+from life_tui.finance.view import WalletView, to_micro
+from life_tui.finance.wallet import Wallet, wallet_for
 from life_tui.homeostasis.fold import HomeostasisProjection
 from life_tui.homeostasis.state import GatingProfile, HomeostaticState
 from life_tui.journal.blobs import BlobStore
@@ -27,10 +29,11 @@ from life_tui.journal.subscribe import Subscription
 from life_tui.kernel import kinds as k
 from life_tui.kernel.clock import Clock, SystemClock
 from life_tui.kernel.event import Actor, Event, EventDraft
+from life_tui.kernel.ids import new_ulid
 from life_tui.kernel.state import OperatingMode, SoulProfile, estimate_mode
 from life_tui.runtime.approvals import ApprovalMode, ApprovalPolicy, parse_rules
 from life_tui.runtime.autonomic import AutonomicRegulator
-from life_tui.runtime.billing import Ledger
+from life_tui.runtime.billing import LazyLedger, Ledger
 from life_tui.runtime.config import Settings
 from life_tui.runtime.context import ContextBudgets, ContextInputs, load_project_instructions
 from life_tui.runtime.loop import (
@@ -129,6 +132,8 @@ class Session:
         self.tools = options.tools or _registry()
         self._projection = ConversationProjection()
         self._state = fold(journal, self._projection, session_id, branch).state
+        self._ledger = options.ledger or LazyLedger(lambda: wallet_for(journal, self.clock))
+        self._invocation: str | None = None
         self.regulator = options.regulator or AutonomicRegulator(
             projection=HomeostasisProjection(context_window=options.settings.context.window)
         )
@@ -169,7 +174,8 @@ class Session:
                 thinking_budget=thinking,
                 retry_sleep=options.retry_sleep or asyncio.sleep,
                 route_effect=self._route_effect,
-                ledger=options.ledger,
+                ledger=self._ledger,
+                invocation_id=lambda: self._invocation,
             )
         )
 
@@ -185,7 +191,9 @@ class Session:
             workspace=str(workspace),
             config={"provider": f"{provider.name}:{provider.model}"},
         )
-        return cls(journal, info.session_id, MAIN, workspace, provider, options or SessionOptions())
+        session = cls(journal, info.session_id, MAIN, workspace, provider, options or SessionOptions())
+        await session.apply_configured_budgets()
+        return session
 
     @classmethod
     async def open(
@@ -207,6 +215,7 @@ class Session:
         )
         if session._state.run.active:
             await session._close_interrupted_run()
+        await session.apply_configured_budgets()
         return session
 
     async def _close_interrupted_run(self) -> None:
@@ -261,6 +270,66 @@ class Session:
         for e in events:
             self._state = self._projection.apply(self._state, e)
         self.regulator.observe(events)
+        wallet = self._ledger.opened if isinstance(self._ledger, LazyLedger) else None
+        if isinstance(wallet, Wallet):  # the ledger counts each reservation once, in memory or durable
+            finance = [e for e in events if e.kind.startswith("finance.")]
+            if finance:
+                wallet.apply(finance)
+
+    # ------------------------------------------------------------------------------------ the wallet
+    @property
+    def wallet(self) -> Wallet:
+        """The journal's wallet (opened, folded and reconciled on first use)."""
+        return wallet_for(self.journal, self.clock)
+
+    def wallet_view(self) -> WalletView:
+        """Balance, spend (this session's breakdown), burn, runway, budgets, reservations in flight."""
+        return self.wallet.view(session_id=self.session_id)
+
+    async def set_budget(self, usd: float | None) -> None:
+        """Cap this session's spend (all its runs and branches); None removes the cap."""
+        limit = None if usd is None else to_micro(usd)
+        await asyncio.to_thread(
+            self.wallet.set_budget, "session", limit, session_id=self.session_id, branch=self.branch
+        )
+
+    async def limit_invocation(self, usd: float) -> str:
+        """Cap what this process may spend in this session from now on (a headless ``--max-budget-usd``)."""
+        invocation = new_ulid()
+        await asyncio.to_thread(
+            self.wallet.set_budget,
+            "invocation",
+            to_micro(usd),
+            session_id=self.session_id,
+            invocation_id=invocation,
+            branch=self.branch,
+            actor=Actor.SYSTEM,
+        )
+        self._invocation = invocation
+        return invocation
+
+    def continue_invocation(self, invocation_id: str) -> None:
+        """Spend under an invocation cap recorded earlier (the headless run's fork continues its budget)."""
+        self._invocation = invocation_id
+
+    async def apply_configured_budgets(self) -> None:
+        """The ``[budget] session_usd`` / ``daily_usd`` caps of the settings, recorded where they differ."""
+        budget = self.options.settings.budget
+        if budget.session_usd is None and budget.daily_usd is None:
+            return
+        view = await asyncio.to_thread(self.wallet_view)
+        current = {b.scope: b.limit_micro for b in view.budgets}
+        if budget.session_usd is not None and current.get("session") != to_micro(budget.session_usd):
+            await asyncio.to_thread(
+                self.wallet.set_budget,
+                "session",
+                to_micro(budget.session_usd),
+                session_id=self.session_id,
+                branch=self.branch,
+                actor=Actor.SYSTEM,
+            )
+        if budget.daily_usd is not None and current.get("day") != to_micro(budget.daily_usd):
+            await asyncio.to_thread(self.wallet.set_budget, "day", to_micro(budget.daily_usd), actor=Actor.SYSTEM)
 
     @property
     def state(self) -> ConversationState:

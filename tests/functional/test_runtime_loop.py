@@ -341,10 +341,14 @@ async def test_cost_budget_with_a_priced_model(rig: Rig) -> None:
         model="gpt-4.1",
         provider_class=PricedScripted,
     )
-    outcome = await session.submit("go", limits=RunLimits(cost_usd=0.02))
+    outcome = await session.submit("go", limits=RunLimits(cost_usd=0.05))
     assert (outcome.reason, outcome.exhausted) == ("budget", ["cost"])
     assert outcome.cost_usd == pytest.approx(0.028)  # 10k in at $2/M + 1k out at $8/M
+    # The second call's worst case (4096 output tokens at $8/M, more than the $0.022 left) is refused
+    # before it is made: the reservation, not the bill, stops the run.
     assert provider.turns_used == 1
+    refused = of_kind(rig.run_events(session, outcome.run_id), "finance.refused")
+    assert [r["limit"] for r in refused] == ["run"] and refused[0]["available_micro"] == 22_000
     message = of_kind(rig.run_events(session, outcome.run_id), "assistant.message")[0]
     assert message["cost_usd"] == pytest.approx(0.028) and message["model"] == "gpt-4.1"
     assert session.state.cost_usd == pytest.approx(0.028)
