@@ -53,6 +53,7 @@ from life_tui.runtime.regulation import Regulator
 from life_tui.runtime.skills import SKILLS_BLOCK_BUDGET, SkillCommands, skills_block
 from life_tui.runtime.writer import EventWriter
 from life_tui.tools.basic import default_registry
+from life_tui.tools.mcp_bridge import McpBridge, attach
 from life_tui.tools.memory import MEMORY_TOOLS, MemoryState, combined, is_shared, memory_block, record_shared
 from life_tui.tools.memory import shared_memory as shared_memory_of
 from life_tui.tools.registry import ToolRegistry
@@ -85,6 +86,26 @@ def limits_from(settings: Settings, **overrides: Any) -> RunLimits:
         errors=b.errors,
     )
     return replace(base, **{key: v for key, v in overrides.items() if v is not None})
+
+
+class SharedResources:
+    """Counts the sessions using a provider or an MCP bridge: a fork shares its parent's, and whichever
+    session closes last closes them (a front end may close the parent and keep working on the fork)."""
+
+    def __init__(self) -> None:
+        self._users: dict[int, int] = {}
+
+    def acquire(self, resource: object) -> None:
+        self._users[id(resource)] = self._users.get(id(resource), 0) + 1
+
+    def release(self, resource: object) -> bool:
+        """Drop one user; True when it was the last (the caller closes the resource)."""
+        left = self._users.get(id(resource), 0) - 1
+        if left > 0:
+            self._users[id(resource)] = left
+            return False
+        self._users.pop(id(resource), None)
+        return True
 
 
 @dataclass
@@ -128,10 +149,14 @@ class Session:
         self.workspace = workspace
         self.options = options
         self._provider = provider
+        self._shared = SharedResources()
+        self._shared.acquire(provider)
         self.clock = options.clock or journal.clock or SystemClock()
         self.tools = options.tools or _registry()
         self._projection = ConversationProjection()
         self._state = fold(journal, self._projection, session_id, branch).state
+        self.mcp: McpBridge | None = None
+        """The MCP servers' tools in this session's registry (None: no server configured)."""
         self._ledger = options.ledger or LazyLedger(lambda: wallet_for(journal, self.clock))
         self._invocation: str | None = None
         self.regulator = options.regulator or AutonomicRegulator(
@@ -192,6 +217,7 @@ class Session:
             config={"provider": f"{provider.name}:{provider.model}"},
         )
         session = cls(journal, info.session_id, MAIN, workspace, provider, options or SessionOptions())
+        await session._attach_mcp()
         await session.apply_configured_budgets()
         return session
 
@@ -215,8 +241,17 @@ class Session:
         )
         if session._state.run.active:
             await session._close_interrupted_run()
+        await session._attach_mcp()
         await session.apply_configured_budgets()
         return session
+
+    async def _attach_mcp(self) -> None:
+        """Start the configured MCP servers' bridge (their tools join the registry as ``mcp__server__tool``)."""
+        servers = self.options.settings.mcp_servers
+        if servers and self.options.tools is None:  # a caller's own registry is left as given
+            self.mcp = await attach(self.tools, servers, workspace=self.workspace)
+            if self.mcp is not None:
+                self._shared.acquire(self.mcp)
 
     async def _close_interrupted_run(self) -> None:
         """A run the process died in: keep its streamed text, expire its open approvals, and end it.
@@ -477,11 +512,21 @@ class Session:
         """A new Session on a branch that shares this one up to ``at_seq``."""
         await self._writer.drain()
         await asyncio.to_thread(self.journal.fork, self.session_id, self.branch, at_seq, name)
-        return Session(self.journal, self.session_id, name, self.workspace, self._provider, self.options)
+        options = replace(self.options, tools=self.tools)  # the same tools, MCP servers included
+        forked = Session(self.journal, self.session_id, name, self.workspace, self._provider, options)
+        forked._shared = self._shared  # the provider and MCP servers are shared: the last to close closes them
+        self._shared.acquire(self._provider)
+        if self.mcp is not None:
+            forked.mcp = self.mcp
+            self._shared.acquire(self.mcp)
+        return forked
 
     async def switch_provider(self, provider: Provider) -> None:
         previous = f"{self._provider.name}:{self._provider.model}"
-        self._provider = provider
+        old, self._provider = self._provider, provider
+        self._shared.acquire(provider)
+        if self._shared.release(old):
+            await old.aclose()
         await self._writer.write(
             EventDraft(
                 kind=k.ProviderSwitched.KIND,
@@ -513,7 +558,10 @@ class Session:
             await self.cancel()
         await self._writer.drain()
         self._writer.close()
-        await self._provider.aclose()
+        if self.mcp is not None and self._shared.release(self.mcp):
+            await self.mcp.aclose()
+        if self._shared.release(self._provider):
+            await self._provider.aclose()
 
 
 def _registry() -> ToolRegistry:
