@@ -116,7 +116,7 @@ def fund(
 ) -> None:
     """Add funds to the wallet; the first deposit turns metering on (calls beyond the balance are refused)."""
     amount = to_micro(usd)
-    with open_writer() as journal:
+    with open_writer(create=True) as journal:
         wallet = Wallet.open(journal)
         wallet.fund(amount, source="cli", note=note)
         balance = wallet.view().balance_micro

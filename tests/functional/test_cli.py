@@ -85,7 +85,7 @@ def session(life_home: Path) -> str:
 
 def test_no_arguments_explains_what_works(life_home: Path) -> None:
     out = cli().stdout
-    assert "later release" in out and "life-tui init" in out
+    assert "needs a terminal" in out and "life-tui init" in out
     assert "life-tui" in cli("--version").stdout
 
 

@@ -108,6 +108,12 @@ class ScriptedProvider:
     def turns_used(self) -> int:
         return self._next
 
+    def next_turn_cost_usd(self) -> float | None:
+        """What the next turn is billed (its ``cost_usd``), known before the call: its reservation."""
+        if self._next < len(self.script.turns):
+            return self.script.turns[self._next].cost_usd
+        return None
+
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
         self.requests.append(request)
         if self._next >= len(self.script.turns):
