@@ -35,6 +35,7 @@ from life_tui.finance.ledger import FINANCE_KINDS, LedgerState, Reservation, Whe
 from life_tui.finance.pricing import price_for
 from life_tui.finance.view import WalletView, to_micro
 from life_tui.journal.catalog import MAIN
+from life_tui.journal.sql import stored_events_of_kinds
 from life_tui.journal.store import Journal
 from life_tui.journal.view import SYSTEM_SESSION, JournalView
 from life_tui.kernel import kinds as k
@@ -52,53 +53,13 @@ RECONCILED_INTERRUPTED = "reconciled: interrupted, usage unknown"
 
 def finance_events(view: JournalView) -> list[Event]:
     """Every ``finance.*`` event of the journal, each once (where it is stored, never as inherited by a
-    fork), in time order.
-
-    While nothing is sealed every event is in memory and each branch is read with a kind filter. Once
-    segments exist, DuckDB reads only the matching rows of the ``events`` view (filter pushed into
-    Parquet), so the cost follows the finance events, not the journal: with 300k events of which 6k are
-    finance events, 0.33 s (0.72 s cold, DuckDB's import included) against 1.55 s for branch reads that
-    decode every row; at 100k events with 10k finance events both take about 0.37 s, most of it the fold
-    (``bench/wallet.py``, 2-core machine under load).
+    fork), in time order. The journal picks the fast path (``journal.sql.stored_events_of_kinds``): with
+    300k events of which 6k are finance events, 0.33 s (0.72 s cold, DuckDB's import included) against
+    1.55 s for branch reads that decode every row (``bench/wallet.py``, 2-core machine under load).
     """
-    if view.manifest().segments:
-        found = _finance_events_sql(view)
-    else:
-        found = []
-        for session in view.sessions(include_deleted=True, include_system=True):
-            for branch in view.branches(session.session_id):
-                found.extend(view.read(session.session_id, branch.name, after=branch.fork_seq, kinds=FINANCE_KINDS))
+    found = stored_events_of_kinds(view, FINANCE_KINDS)
     found.sort(key=lambda e: (e.occurred_at, e.session_id, e.branch, e.seq))
     return found
-
-
-def _finance_events_sql(view: JournalView) -> list[Event]:
-    from life_tui.journal.sql import SqlSession
-
-    kinds = ", ".join(f"'{kind}'" for kind in sorted(FINANCE_KINDS))
-    sql = SqlSession(view, for_sql="events")
-    try:
-        result = sql.rows(
-            "SELECT event_id, session_id, branch, seq, kind, epoch_us(occurred_at), actor, run_id, payload "
-            f"FROM events WHERE kind IN ({kinds})"
-        )
-    finally:
-        sql.close()
-    rows = result[1] if result is not None else []
-    return [
-        Event(
-            event_id=event_id,
-            session_id=session_id,
-            branch=branch,
-            seq=seq,
-            kind=kind,
-            occurred_at=occurred_at,
-            actor=actor,
-            run_id=run_id,
-            payload=msgspec.Raw(payload.encode()),
-        )
-        for event_id, session_id, branch, seq, kind, occurred_at, actor, run_id, payload in rows
-    ]
 
 
 def load_ledger(view: JournalView) -> LedgerState:

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from life_tui.errors import InvalidInput
 from life_tui.journal.view import JournalView
+from life_tui.kernel.event import Event
 
 if TYPE_CHECKING:
     import duckdb
@@ -187,3 +190,44 @@ class SqlSession:
 
     def close(self) -> None:
         self.con.close()
+
+
+def stored_events_of_kinds(view: JournalView, kinds: frozenset[str]) -> list[Event]:
+    """Every event of these kinds in the whole journal, each once (on the branch that stored it, never as
+    inherited by a fork), unordered. For ledgers and indexes that fold one family of kinds across sessions.
+
+    While nothing is sealed every event is in memory and each branch is read with a kind filter. Once
+    segments exist, DuckDB reads only the matching rows of the ``events`` view (the filter is pushed into
+    Parquet), so the cost follows the matching events, not the journal. Events read through SQL carry the
+    envelope fields folds use (ids, place, kind, time, actor, run, payload), not the hash chain.
+    """
+    if not view.manifest().segments:
+        found: list[Event] = []
+        for session in view.sessions(include_deleted=True, include_system=True):
+            for branch in view.branches(session.session_id):
+                found.extend(view.read(session.session_id, branch.name, after=branch.fork_seq, kinds=kinds))
+        return found
+    wanted = ", ".join("'" + kind.replace("'", "''") + "'" for kind in sorted(kinds))
+    sql = SqlSession(view, for_sql="events")
+    try:
+        result = sql.rows(
+            "SELECT event_id, session_id, branch, seq, kind, epoch_us(occurred_at), actor, run_id, payload "
+            f"FROM events WHERE kind IN ({wanted})"
+        )
+    finally:
+        sql.close()
+    rows = result[1] if result is not None else []
+    return [
+        Event(
+            event_id=event_id,
+            session_id=session_id,
+            branch=branch,
+            seq=seq,
+            kind=kind,
+            occurred_at=occurred_at,
+            actor=actor,
+            run_id=run_id,
+            payload=msgspec.Raw(payload.encode()),
+        )
+        for event_id, session_id, branch, seq, kind, occurred_at, actor, run_id, payload in rows
+    ]
