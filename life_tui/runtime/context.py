@@ -299,6 +299,19 @@ def plan_compaction(
     return chosen[0].seq, chosen[-1].seq
 
 
+def plan_manual_compaction(state: ConversationState) -> tuple[int, int] | None:
+    """What ``/compact`` summarises: every visible message before the latest user message (the latest turn
+    stays whole, pinned messages stay out); None when there is nothing before it."""
+    history = visible_history(state)
+    users = [i for i, m in enumerate(history) if m.role == "user"]
+    if not users:
+        return None
+    chosen = [m for m in history[: users[-1]] if not m.pinned]
+    if not chosen:
+        return None
+    return chosen[0].seq, chosen[-1].seq
+
+
 def summarise(messages: list[MessageRecord], limit_chars: int = 6_000) -> str:
     """A deterministic extractive summary: who said what, which tools ran, first lines only."""
     lines = []

@@ -35,7 +35,15 @@ from life_tui.runtime.approvals import ApprovalMode, ApprovalPolicy, parse_rules
 from life_tui.runtime.autonomic import AutonomicRegulator
 from life_tui.runtime.billing import LazyLedger, Ledger
 from life_tui.runtime.config import Settings
-from life_tui.runtime.context import ContextBudgets, ContextInputs, load_project_instructions
+from life_tui.runtime.context import (
+    ContextBudgets,
+    ContextInputs,
+    estimate_tokens,
+    load_project_instructions,
+    plan_manual_compaction,
+    summarise,
+    visible_history,
+)
 from life_tui.runtime.loop import (
     AgentLoop,
     ApprovalAnswer,
@@ -548,6 +556,27 @@ class Session:
                 kind=k.ContextExpanded.KIND, payload=k.ContextExpanded(compaction_seq=compaction_seq), actor=Actor.USER
             )
         )
+
+    async def compact(self) -> k.ContextCompacted | None:
+        """Summarise the history before the latest turn now (``/compact``); reversible with :meth:`expand`.
+        None when there is nothing to compact."""
+        if self.running:
+            raise Conflict("a turn is running", hint="compact when it has finished")
+        span = plan_manual_compaction(self._state)
+        if span is None:
+            return None
+        covered = [m for m in visible_history(self._state) if span[0] <= m.seq <= span[1] and not m.pinned]
+        before = sum(estimate_tokens(m.content) for m in covered)
+        summary = summarise(covered)
+        compacted = k.ContextCompacted(
+            from_seq=span[0],
+            to_seq=span[1],
+            summary=summary,
+            tokens_before=before,
+            tokens_after=estimate_tokens(summary),
+        )
+        await self._writer.write(EventDraft(kind=compacted.KIND, payload=compacted, actor=Actor.USER))
+        return compacted
 
     async def record(self, *drafts: EventDraft) -> list[Event]:
         """Append events through this session's ordered writer (front ends' own events: notes, pins...)."""

@@ -592,3 +592,17 @@ async def test_limits_passed_to_a_run_override_the_settings(rig: Rig) -> None:
     session, provider = await rig.session(turn("", call("list_dir")), turn("unused"))
     outcome = await session.submit("go", limits=RunLimits(max_turns=1))
     assert outcome.reason == "max_turns" and provider.turns_used == 1
+
+
+async def test_compact_now_summarises_all_but_the_latest_turn_and_expands_back(rig: Rig) -> None:
+    session, _ = await rig.session(turn("first answer"), turn("second answer"), turn("third answer"))
+    assert await session.compact() is None  # nothing yet
+    for prompt in ("one", "two", "three"):
+        await session.submit(prompt)
+    compacted = await session.compact()
+    assert compacted is not None and "first answer" in compacted.summary
+    users = [m.seq for m in session.state.messages if m.role == "user"]
+    assert compacted.from_seq == users[0] and users[-2] < compacted.to_seq < users[-1]  # the latest turn stays
+    seq = next(c.seq for c in session.state.compactions)
+    await session.expand(seq)
+    assert all(c.expanded for c in session.state.compactions)
