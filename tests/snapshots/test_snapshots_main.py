@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import Scripted, converse, settle
+from snapshot_support import Scripted, converse, settle
 from textual.pilot import Pilot
 
 from life_tui.runtime.providers.scripted import ScriptedCall, ScriptedTurn

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import Scripted, converse, settle
+from snapshot_support import Scripted, converse, settle
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 from vitals_apps import gauges_app, traces_app, wallet_app
