@@ -32,7 +32,7 @@ from life_tui.journal.blobs import BlobStore
 from life_tui.kernel.event import Event
 from life_tui.runtime.config import Settings
 from life_tui.runtime.session import Session
-from life_tui.tui import commands
+from life_tui.tui import commands, history
 from life_tui.tui.bridge import RuntimeBridge
 from life_tui.tui.keys import app_bindings, keymap_from
 from life_tui.tui.messages import (
@@ -49,6 +49,7 @@ from life_tui.tui.widgets.chat_blocks import ApprovalAnswered
 from life_tui.tui.widgets.event_log import EventLogPane
 from life_tui.tui.widgets.gauges import GaugesPane
 from life_tui.tui.widgets.prompt_input import PromptInput
+from life_tui.tui.widgets.replay_bar import ReplayBar
 from life_tui.tui.widgets.status_bar import StatusBar
 from life_tui.tui.widgets.traces import TracesPane
 from life_tui.tui.widgets.wallet import WalletPane
@@ -322,6 +323,26 @@ class LifeApp(App[None]):
             self.notify(f"{exc}", severity="error")
             return
         self.show_session(opened)
+
+    # ------------------------------------------------------------- history: tree, compare, sessions, replay, rewind
+    def action_branch_tree(self) -> None:
+        history.open_branch_tree(self)
+
+    def action_compare(self) -> None:
+        history.open_compare(self)
+
+    def action_sessions(self) -> None:
+        history.open_sessions(self)
+
+    async def action_replay(self) -> None:
+        await history.start_replay(self)
+
+    def action_rewind(self) -> None:
+        history.ask_rewind(self)
+
+    @on(ReplayBar.Closed)
+    async def _replay_closed(self, message: ReplayBar.Closed) -> None:
+        await history.leave_replay(self)
 
     # --------------------------------------------------------------------------------------- panes
     def action_toggle_pane(self, name: str) -> None:

@@ -69,6 +69,7 @@ class EventRows(ScrollView, can_focus=True):
         Binding("end,G", "last", "Last (follow)", show=False),
         Binding("enter", "open", "Event JSON"),
         Binding("b", "branch", "Branch here"),
+        Binding("R", "app.rewind", "Rewind files to here"),
     ]
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
