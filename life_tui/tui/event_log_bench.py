@@ -5,8 +5,10 @@ Parquet segments as the journal's own maintenance would); :func:`measure` opens 
 workstation does (a journal reader, the pane reset with :func:`branch_context`) in a headless app and
 reports: the time from opening the journal to the first frame drawn at the branch's end, and the time to
 move the cursor one page (the action plus drawing every visible line), as a median and a p95 over many
-pages, both cold (blocks read from segments) and warm. ``python -m life_tui.tui.event_log_bench DIR``
-builds the journal once in DIR (kept for later runs) and prints the figures as JSON.
+pages, both cold (blocks read from segments) and warm; and a page key pressed through Pilot next to an
+unbound key pressed the same way (Pilot's own round trip, which dominates that figure).
+``python -m life_tui.tui.event_log_bench DIR`` builds the journal once in DIR (kept for later runs) and
+prints the figures as JSON.
 """
 
 from __future__ import annotations
@@ -111,11 +113,15 @@ async def measure(
             rows.action_page(1)
         warm = [page(-1) for _ in range(pages)]
         pressed: list[float] = []
+        idle: list[float] = []
         rows.focus()
         for _ in range(20):
             t = time.perf_counter()
             await pilot.press("pageup")
             pressed.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            await pilot.press("f24")  # bound to nothing: what Pilot's own round trip costs
+            idle.append(time.perf_counter() - t)
     return {
         "events": reader.head(session_id, "main"),
         "open_to_end_s": round(open_s, 4),
@@ -123,6 +129,7 @@ async def measure(
         "page_cold_p95_ms": round(sorted(cold)[int(len(cold) * 0.95)] * 1000, 3),
         "page_warm_median_ms": round(statistics.median(warm) * 1000, 3),
         "pilot_pageup_median_ms": round(statistics.median(pressed) * 1000, 3),
+        "pilot_unbound_key_median_ms": round(statistics.median(idle) * 1000, 3),
         "visible_rows": height,
         "ranged_reads": rows.window.reads,
     }

@@ -82,6 +82,7 @@ class EventRows(ScrollView, can_focus=True):
         """Stay on the last row as events arrive (on while the cursor is there)."""
         self.inherited_through = 0
         self._palette: _Palette | None = None
+        self._prefetching: set[int] = set()
         self._lines: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(1024)
 
     # ----------------------------------------------------------------------------------- data
@@ -131,9 +132,26 @@ class EventRows(ScrollView, can_focus=True):
         elif new >= top + height:
             self.scroll_to(y=new - height + 1, animate=False, immediate=True)
         self.refresh()
+        self._prefetch(height)
         seq = self.selected_seq
         if changed and seq is not None:
             self.post_message(EventSelected(seq))
+
+    def _prefetch(self, height: int) -> None:
+        """Read the block the next page in either direction needs before the cursor gets there, off the UI
+        thread, so crossing into it costs a draw, not a Parquet row-group read."""
+        window = self.window
+        start = window.block_to_prefetch(self.cursor, 2 * height) if self.cursor >= 0 else None
+        if start is not None and start not in self._prefetching:
+            self._prefetching.add(start)
+
+            def load() -> None:
+                try:
+                    window.load_block(start)
+                finally:
+                    self._prefetching.discard(start)
+
+            self.run_worker(load, thread=True, group="event-log-prefetch", name=f"prefetch {start}")
 
     def action_move(self, delta: int) -> None:
         self.move_to(self.cursor + delta)

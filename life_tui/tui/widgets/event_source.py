@@ -12,6 +12,7 @@ No Textual here: this is plain data, tested and measured on its own.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -82,6 +83,7 @@ class EventWindow:
         self.head = head
         self._blocks: OrderedDict[int, list[Event]] = OrderedDict()
         self._index: list[int] | None = None
+        self._lock = threading.Lock()
         self.reads = 0
         """Ranged reads made so far (tests and benchmarks look at it)."""
 
@@ -138,23 +140,40 @@ class EventWindow:
         return out
 
     def _block(self, start: int) -> list[Event]:
-        hit = self._blocks.get(start)
-        if hit is not None:
-            self._blocks.move_to_end(start)
-            return hit
-        self.reads += 1
+        with self._lock:
+            hit = self._blocks.get(start)
+            if hit is not None:
+                self._blocks.move_to_end(start)
+                return hit
+        return self.load_block(start)
+
+    def load_block(self, start: int) -> list[Event]:
+        """Read the block at ``start`` and cache it (safe from a worker thread: prefetching)."""
         block = self.read_range(start, min(start + BLOCK, self.head))
-        self._blocks[start] = block
-        while len(self._blocks) > CACHED_BLOCKS:
-            self._blocks.popitem(last=False)
+        with self._lock:
+            self.reads += 1
+            self._blocks[start] = block
+            while len(self._blocks) > CACHED_BLOCKS:
+                self._blocks.popitem(last=False)
         return block
+
+    def block_to_prefetch(self, row: int, margin: int) -> int | None:
+        """The start of an uncached block within ``margin`` rows of ``row`` (the next page's), if any."""
+        for near in (row + margin, row - margin):
+            if 0 <= near < self.rows:
+                start = ((self.seq_at(near) - 1) // BLOCK) * BLOCK
+                with self._lock:
+                    if start not in self._blocks:
+                        return start
+        return None
 
     @staticmethod
     def _find(block: list[Event], seq: int) -> Event | None:
         return next((e for e in block if e.seq == seq), None)
 
     def forget(self) -> None:
-        self._blocks.clear()
+        with self._lock:
+            self._blocks.clear()
 
 
 def scan_index(
