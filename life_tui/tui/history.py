@@ -73,14 +73,15 @@ async def start_replay(app: LifeApp) -> None:
     main = app.screen_stack[0]
     if session is None or main.query(f"#{REPLAY_BAR_ID}"):
         return
-    events = await asyncio.to_thread(session.journal.read, session.session_id, session.branch)
-    if not events:
+    context = app.pane_context()
+    head = await asyncio.to_thread(session.journal.head, session.session_id, session.branch)
+    if context.read_range is None or not head:
         app.notify("nothing to replay yet", severity="warning")
         return
     app.live_paused = True
-    cursor = ReplayCursor(events, app.panes(), app.pane_context())
+    cursor = ReplayCursor(context.read_range, head, app.panes(), context)
     await main.mount(ReplayBar(cursor, id=REPLAY_BAR_ID))
-    app.notify(f"replay of {session.branch}: {len(events)} events (Esc leaves, c continues live from here)")
+    app.notify(f"replay of {session.branch}: {head} events (Esc leaves, c continues live from here)")
 
 
 async def leave_replay(app: LifeApp) -> None:

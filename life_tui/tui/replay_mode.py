@@ -2,47 +2,58 @@
 
 Panes are folds, so the state at event ``n`` is ``reset(events[:n])``. :class:`ReplayCursor` keeps that
 cheap: stepping forward only ``apply``-s the next events (incremental, O(step)); going back or jumping far
-resets every pane with the prefix. The context it gives the panes ends at the replay point too (the event
-log's ranged reads stop there), so no pane can show the future.
+resets every pane with the events before the point (at most ``RESET_WINDOW``, as the live bridge does).
+The context it gives the panes ends at the replay point too (the event log's ranged reads stop there), so
+no pane can show the future.
 
 "Continue live from here" forks at the replay point; a point inside a run moves back to just before that
 run's user message (:func:`live_fork_point`, the rule ``life-tui replay --live-from`` uses), so the fork
-never starts with a half-finished turn. No Textual here: the replay bar widget drives this.
+never starts with a half-finished turn. The replay bar widget (``widgets/replay_bar.py``) drives this.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import replace
 
 from life_tui.kernel.event import Event
+from life_tui.tui.bridge import RESET_WINDOW
 from life_tui.tui.panes import Pane, PaneContext
+from life_tui.tui.widgets.event_source import HeldEvents, ReadRange
 
 FORWARD_APPLY_LIMIT = 2_000
 """A jump forward by up to this many events applies them; a longer one resets (a fold from the start)."""
 
 
 class ReplayCursor:
-    """A position in ``events`` (how many are shown) that keeps ``panes`` in step with it."""
+    """A replay point on a branch (``position``: the seq of the last event shown, 0 before the first) that
+    keeps ``panes`` in step with it.
 
-    def __init__(self, events: Sequence[Event], panes: Sequence[Pane], context: PaneContext) -> None:
-        self.events = list(events)
-        self._seqs = [e.seq for e in self.events]
+    Events are read by range (a branch's view numbers its events ``1..head`` without gaps), so replaying a
+    million-event branch holds no more than a reset's worth: a reset gives the panes the last
+    ``RESET_WINDOW`` events before the point, as the live bridge does, and the event log reads the rest.
+    """
+
+    def __init__(self, read_range: ReadRange, head: int, panes: Sequence[Pane], context: PaneContext) -> None:
+        self.read_range = read_range
+        self.total = head
         self.panes = list(panes)
         self.base = context
         self.position = 0
+        self.current: Event | None = None
+        """The event at the replay point (None before the first)."""
         self.resets = 0
         """How many times the panes were reset (tests check that stepping forward never resets)."""
 
-    @property
-    def total(self) -> int:
-        return len(self.events)
+    @classmethod
+    def from_events(cls, events: Sequence[Event], panes: Sequence[Pane], context: PaneContext) -> ReplayCursor:
+        held = HeldEvents(events)
+        return cls(held.read, held.head, panes, replace(context, read_range=held.read))
 
     @property
     def seq(self) -> int:
         """The seq of the last shown event (0 before the first)."""
-        return self._seqs[self.position - 1] if self.position else 0
+        return self.position
 
     @property
     def at_end(self) -> bool:
@@ -50,27 +61,25 @@ class ReplayCursor:
 
     def context(self) -> PaneContext:
         """The base context cut at the replay point."""
-        read = self.base.read_range
+        read = self.read_range
 
         def read_until_here(after: int, through: int) -> list[Event]:
-            if read is None:
-                lo = bisect_right(self._seqs, after)
-                return self.events[lo : bisect_right(self._seqs, min(through, self.seq))]
-            return read(after, min(through, self.seq)) if after < self.seq else []
+            return read(after, min(through, self.position)) if after < self.position else []
 
-        return replace(self.base, read_range=read_until_here, head=lambda: self.seq)
+        return replace(self.base, read_range=read_until_here, head=lambda: self.position)
 
     # ----------------------------------------------------------------------------------- moves
     def start(self, position: int = 1) -> None:
-        """Show the first ``position`` events (a reset)."""
+        """Show the events up to ``position`` (a reset)."""
         self._reset(max(0, min(position, self.total)))
 
     def step(self, count: int = 1) -> int:
         """Forward ``count`` events (applied, not reset); returns how many were shown."""
         target = min(self.position + max(count, 0), self.total)
-        shown = self.events[self.position : target]
+        shown = self.read_range(self.position, target) if target > self.position else []
         self.position = target
         if shown:
+            self.current = shown[-1]
             for pane in self.panes:
                 pane.apply(shown)
         return len(shown)
@@ -79,7 +88,7 @@ class ReplayCursor:
         self.jump(self.position - max(count, 0))
 
     def jump(self, position: int) -> None:
-        """Show the first ``position`` events."""
+        """Show the events up to ``position``."""
         position = max(0, min(position, self.total))
         if position == self.position:
             return
@@ -90,12 +99,17 @@ class ReplayCursor:
 
     def jump_to_seq(self, seq: int) -> None:
         """Show every event up to and including ``seq``."""
-        self.jump(bisect_right(self._seqs, seq))
+        self.jump(seq)
+
+    def recent(self, count: int = RESET_WINDOW) -> list[Event]:
+        """The last ``count`` events up to the replay point."""
+        return self.read_range(max(0, self.position - count), self.position) if self.position else []
 
     def _reset(self, position: int) -> None:
         self.position = position
         self.resets += 1
-        prefix = self.events[:position]
+        prefix = self.recent()
+        self.current = prefix[-1] if prefix else None
         context = self.context()
         for pane in self.panes:
             pane.reset(prefix, context)

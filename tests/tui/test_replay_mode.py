@@ -16,6 +16,7 @@ from textual.containers import Vertical
 
 from life_tui.kernel.event import Event
 from life_tui.tui.branching import branch_at, branch_context
+from life_tui.tui.bridge import RESET_WINDOW
 from life_tui.tui.messages import BranchAtRequested, ReplayPositionChanged
 from life_tui.tui.panes import PaneContext
 from life_tui.tui.replay_mode import ReplayCursor, live_fork_point
@@ -43,7 +44,8 @@ class ReplayHost(Host):
         self.event_log = EventLogPane()
         super().__init__(self.event_log)
         self.fold = FoldPane()
-        self.cursor = ReplayCursor(events, [self.fold, self.event_log], context)
+        assert context.read_range is not None
+        self.cursor = ReplayCursor(context.read_range, events[-1].seq, [self.fold, self.event_log], context)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -54,7 +56,7 @@ class ReplayHost(Host):
 def test_cursor_steps_forward_by_applying_and_back_by_resetting() -> None:
     pane = FoldPane()
     events = [Event(f"E{i:025d}", "S", "main", i, "user.message", i, payload=msgspec.Raw(b"{}")) for i in range(1, 51)]
-    cursor = ReplayCursor(events, [pane], PaneContext(session_id="S", branch="main"))
+    cursor = ReplayCursor.from_events(events, [pane], PaneContext(session_id="S", branch="main"))
     cursor.start(1)
     assert cursor.resets == 1
     cursor.step()
@@ -68,8 +70,29 @@ def test_cursor_steps_forward_by_applying_and_back_by_resetting() -> None:
     assert cursor.context().head is not None and cursor.context().head() == 40
     read = cursor.context().read_range
     assert read is not None and [e.seq for e in read(38, 45)] == [39, 40]
+    assert [e.seq for e in cursor.recent(5)] == [36, 37, 38, 39, 40]
     cursor.step(1_000)
     assert cursor.at_end and pane.shown == events
+
+
+def test_cursor_reads_only_what_it_shows() -> None:
+    """A replay of a long branch holds a reset window, never the branch."""
+    reads: list[tuple[int, int]] = []
+
+    def read(after: int, through: int) -> list[Event]:
+        reads.append((after, through))
+        return [
+            Event(f"E{i:025d}", "S", "main", i, "x.y", i, payload=msgspec.Raw(b"{}"))
+            for i in range(after + 1, through + 1)
+        ]
+
+    pane = FoldPane()
+    cursor = ReplayCursor(read, 1_000_000, [pane], PaneContext(session_id="S", branch="main"))
+    cursor.start(1)
+    cursor.step(3)
+    assert reads == [(0, 1), (1, 4)] and cursor.current is not None and cursor.current.seq == 4
+    cursor.jump(900_000)
+    assert reads[-1] == (900_000 - RESET_WINDOW, 900_000) and len(pane.shown) == RESET_WINDOW
 
 
 async def test_keys_step_back_and_jump_with_every_pane_at_the_point(tmp_path: Path) -> None:

@@ -164,7 +164,7 @@ class ReplayBar(Horizontal, can_focus=True):
 
     def action_continue_live(self) -> None:
         self._pause()
-        at = live_fork_point(self.cursor.events, self.cursor.seq)
+        at = live_fork_point(self.cursor.recent(), self.cursor.seq)
         self.post_message(self.Closed(self.cursor.seq))
         self.post_message(BranchAtRequested(at))
 
@@ -172,8 +172,8 @@ class ReplayBar(Horizontal, can_focus=True):
     def _render_status(self) -> None:
         c = self.cursor
         state = "▶ playing" if self.playing else "⏸ paused"
-        current = c.events[c.position - 1].kind if c.position else "—"
+        current = c.current.kind if c.current is not None else "—"
         self.query_one("#replay-status", Static).update(
-            f"REPLAY {state} · {c.position}/{c.total} · event {c.seq} {current} · {self.speed} ev/s · "
+            f"REPLAY {state} · event {c.seq}/{c.total} {current} · {self.speed} ev/s · "
             "←/→ step  space play  +/- speed  g jump  c continue live  esc leave"
         )
