@@ -239,11 +239,19 @@ class Session:
         provider: Provider,
         workspace: Path | None = None,
         options: SessionOptions | None = None,
+        shares: Session | None = None,
     ) -> Session:
+        """Open a session branch. ``shares``: a session whose provider (and MCP servers) this one uses too,
+        so either can be closed first (a front end switching branch or session)."""
         info = journal.session(session_id)
         journal.branch(session_id, branch)
         root = workspace or Path(info.workspace or ".")
-        session = cls(journal, session_id, branch, root.resolve(), provider, options or SessionOptions())
+        options = options or SessionOptions()
+        if shares is not None and options.tools is None:
+            options = replace(options, tools=shares.tools)  # the same tools, its MCP servers' included
+        session = cls(journal, session_id, branch, root.resolve(), provider, options)
+        if shares is not None:
+            session._join(shares)
         await session._writer.write(
             EventDraft(kind=k.SessionResumed.KIND, payload=k.SessionResumed(front_end="runtime"), actor=Actor.SYSTEM)
         )
@@ -522,12 +530,16 @@ class Session:
         await asyncio.to_thread(self.journal.fork, self.session_id, self.branch, at_seq, name)
         options = replace(self.options, tools=self.tools)  # the same tools, MCP servers included
         forked = Session(self.journal, self.session_id, name, self.workspace, self._provider, options)
-        forked._shared = self._shared  # the provider and MCP servers are shared: the last to close closes them
-        self._shared.acquire(self._provider)
-        if self.mcp is not None:
-            forked.mcp = self.mcp
-            self._shared.acquire(self.mcp)
+        forked._join(self)
         return forked
+
+    def _join(self, other: Session) -> None:
+        """Use ``other``'s provider and MCP servers (shared: the last session to close closes them)."""
+        self._shared = other._shared
+        self._shared.acquire(self._provider)
+        if other.mcp is not None and self.mcp is None:
+            self.mcp = other.mcp
+            self._shared.acquire(self.mcp)
 
     async def switch_provider(self, provider: Provider) -> None:
         previous = f"{self._provider.name}:{self._provider.model}"

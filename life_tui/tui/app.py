@@ -38,6 +38,7 @@ from life_tui.tui.keys import app_bindings, keymap_from
 from life_tui.tui.messages import (
     BranchAtRequested,
     BranchSwitchRequested,
+    EventSelected,
     EventsReset,
     EventsStored,
     SessionOpenRequested,
@@ -178,6 +179,17 @@ class LifeApp(App[None]):
         self.held_events = []
         self.query_one(PromptInput).workspace = session.workspace
         self.run_worker(self.bridge.follow(session), group="bridge", exclusive=True, name="bridge")
+        self.refresh_wallet()
+
+    async def leave(self, previous: Session | None) -> None:
+        """Close the session the app just switched away from (its provider and MCP servers stay open while
+        the shown session shares them)."""
+        if previous is None or previous is self.session:
+            return
+        try:
+            await previous.close()
+        except LifeError as exc:
+            self.log.error(f"closing the previous session failed: {exc}")
 
     def pane_context(self) -> PaneContext:
         session = self.session
@@ -217,6 +229,26 @@ class LifeApp(App[None]):
             return
         for pane in self.panes():
             pane.apply(message.events)
+        if any(e.kind.startswith("finance.") for e in message.events):
+            self.refresh_wallet()
+
+    @work(group="wallet", exclusive=True, thread=True)
+    def refresh_wallet(self) -> None:
+        """The global wallet (every session's spend, deposits, caps) for the wallet pane, read off the UI
+        thread: the first read folds the journal's ledger."""
+        session = self.session
+        if session is None:
+            return
+        try:
+            view = session.wallet_view()
+        except LifeError as exc:
+            self.call_from_thread(self.notify, f"the wallet could not be read: {exc}", severity="warning")
+            return
+        self.call_from_thread(self.query_one(WalletPane).show_wallet, view)
+
+    @on(EventSelected)
+    def _event_selected(self, message: EventSelected) -> None:
+        self.query_one(TracesPane).select_seq(message.seq)  # the traces pane shows the selected event's turn
 
     # --------------------------------------------------------------------------------------- turns
     @on(PromptInput.Submitted)
@@ -294,6 +326,7 @@ class LifeApp(App[None]):
             return
         self.notify(f"branch {name} at event {message.seq}: continue there")
         self.show_session(forked)
+        await self.leave(session)
 
     @on(BranchSwitchRequested)
     async def _switch_branch(self, message: BranchSwitchRequested) -> None:
@@ -318,11 +351,13 @@ class LifeApp(App[None]):
                 provider=current.provider,
                 workspace=current.workspace if session_id == current.session_id else None,
                 options=current.options,
+                shares=current,
             )
         except LifeError as exc:
             self.notify(f"{exc}", severity="error")
             return
         self.show_session(opened)
+        await self.leave(current)
 
     # ------------------------------------------------------------- history: tree, compare, sessions, replay, rewind
     def action_branch_tree(self) -> None:

@@ -2,8 +2,8 @@
 
 A slash command typed in the input (``/theme light``) and a palette entry (Ctrl+P) run the same handler.
 Commands whose feature lives in another pane or screen (``/replay``, ``/branch``, ``/sessions``,
-``/compare``, ``/budget``, ``/judge``) run that pane's app action when it is registered and say so when
-it is not, so a missing feature is visible instead of silent. A ``/name`` that is no command but names a
+``/compare``, ``/rewind``) run that pane's or screen's app action; ``/compact``, ``/budget`` and ``/judge``
+call the session. A ``/name`` that is no command but names a
 skill goes to the runtime as a prompt (the runtime activates skills typed that way).
 """
 
@@ -108,14 +108,43 @@ async def _compare(app: LifeApp, args: list[str]) -> None:
 
 
 async def _compact(app: LifeApp, args: list[str]) -> None:
-    await _run_action(
-        app, "compact", "the runtime compacts context automatically when it fills; manual /compact is not available yet"
+    """Summarise the history before the latest turn now (reversible: the event log shows the compaction)."""
+    session = app.session
+    if session is None:
+        return
+    try:
+        compacted = await session.compact()
+    except LifeError as exc:
+        app.notify(f"{exc}", severity="warning")
+        return
+    if compacted is None:
+        app.notify("nothing to compact yet: the history is the latest turn")
+        return
+    app.notify(
+        f"compacted events {compacted.from_seq}–{compacted.to_seq}: ~{compacted.tokens_before} tokens became "
+        f"~{compacted.tokens_after}",
+        title="compact",
     )
 
 
 async def _budget(app: LifeApp, args: list[str]) -> None:
+    """``/budget USD`` caps this session's spend (``/budget off`` removes it); without an argument, the figures."""
     session = app.session
     if session is None:
+        return
+    if args:
+        try:
+            usd = None if args[0].lower() in ("off", "none") else float(args[0].lstrip("$"))
+        except ValueError:
+            app.notify(f"not an amount: {args[0]!r} (try /budget 2.50 or /budget off)", severity="warning")
+            return
+        try:
+            await session.set_budget(usd)
+        except LifeError as exc:
+            app.notify(f"{exc}", severity="error")
+            return
+        app.notify("session budget removed" if usd is None else f"this session may spend ${usd:.2f} in all")
+        app.refresh_wallet()
         return
     run = session.state.run
     b = app.settings.budget
@@ -143,7 +172,36 @@ async def _cost(app: LifeApp, args: list[str]) -> None:
 
 
 async def _judge(app: LifeApp, args: list[str]) -> None:
-    await _run_action(app, "judge", "the LLM judge is not available in the workstation yet")
+    """Ask LLM judges (``/judge [NAME...]``, default: those that apply) to score the last finished turn."""
+    session = app.session
+    if session is None:
+        return
+    if session.running:
+        app.notify("a turn is running: judge it once it has finished", severity="warning")
+        return
+    from life_tui.runtime.judging import judge_run
+
+    app.notify("asking the judge…", title="judge")
+    try:
+        verdicts = await judge_run(session, None, judges=args or None)
+    except LifeError as exc:
+        app.notify(f"{exc}", severity="error")
+        return
+    lines = []
+    for v in verdicts:
+        scores = ", ".join(f"{name} {value:.2f}" for name, value in v.scores.items())
+        lines.append(f"{v.evaluator}: {scores or 'no verdict: ' + (v.error or '?')}")
+    app.notify("\n".join(lines) or "no judge applies to this turn", title="judge", timeout=20)
+
+
+async def _rewind(app: LifeApp, args: list[str]) -> None:
+    """Restore the workspace files to how they were at event SEQ (default: the selected event), after a look."""
+    from life_tui.tui import history
+
+    if args and not args[0].isdigit():
+        app.notify(f"not an event number: {args[0]!r} (try /rewind 42)", severity="warning")
+        return
+    history.ask_rewind(app, int(args[0]) if args else None)
 
 
 async def _clear(app: LifeApp, args: list[str]) -> None:
@@ -218,8 +276,9 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("compare", "/compare", "compare two branches side by side", _compare),
     SlashCommand("compact", "/compact", "compact the context now", _compact),
     SlashCommand("cost", "/cost", "what this branch has cost", _cost),
-    SlashCommand("budget", "/budget", "the turn's budget and what is used", _budget),
-    SlashCommand("judge", "/judge", "ask the LLM judge to score the last answer", _judge),
+    SlashCommand("budget", "/budget [USD|off]", "cap this session's spend, or show the budget", _budget),
+    SlashCommand("judge", "/judge [NAME...]", "ask LLM judges to score the last finished turn", _judge),
+    SlashCommand("rewind", "/rewind [SEQ]", "restore the workspace files as they were at an event", _rewind),
     SlashCommand("clear", "/clear", "start a fresh session in this workspace", _clear),
     SlashCommand("export", "/export [FILE.md|FILE.jsonl]", "write this branch to a file", _export),
     SlashCommand("theme", "/theme [NAME]", "switch theme (dark, light, high-contrast...)", _theme),

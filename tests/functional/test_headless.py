@@ -449,7 +449,7 @@ def test_budget_exhausted(workspace: Path) -> None:
         "--provider",
         script("headless_costly"),
         "--max-budget-usd",
-        "0.5",
+        "1.0",
         "--output-format",
         "json",
         "spend",
@@ -458,6 +458,7 @@ def test_budget_exhausted(workspace: Path) -> None:
     )
     result = json.loads(proc.stdout)
     assert result["subtype"] == "error_max_budget_usd" and result["stop_reason"] == "budget"
+    # The first call ($0.76) fits; the second ($0.60) is refused before it is made: $0.24 is left.
     assert result["total_cost_usd"] == 0.76 and result["num_turns"] == 1
     assert "cost" in one_line_error(proc, ExitCode.BUDGET_EXHAUSTED)
     # the same script within budget finishes
