@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from life_tui import __version__
-from life_tui.cli import eval_cmds, journal_cmds, mcp_cmds, replay_cmd, session_cmds, state_cmd, wallet_cmds
+from life_tui.cli import eval_cmds, journal_cmds, mcp_cmds, replay_cmd, rewind_cmd, session_cmds, state_cmd, wallet_cmds
 from life_tui.cli.common import set_journal_override
 from life_tui.errors import ExitCode, LifeError
 
@@ -37,6 +37,7 @@ app.command()(journal_cmds.doctor)
 app.command()(replay_cmd.replay)
 app.command()(eval_cmds.judge)
 app.command()(state_cmd.state)
+app.command()(rewind_cmd.rewind)
 
 
 def _version(value: bool) -> None:
