@@ -50,6 +50,8 @@ class ExitCode(IntEnum):
     """Headless: regulation (homeostasis) blocked the run."""
     DIVERGED = 16
     """``life-tui replay``: the replay did not reproduce the recording; the message names the first divergence."""
+    MCP_SERVER = 17
+    """An MCP server failed to start, died, or broke the protocol (``life-tui mcp test``)."""
     INTERRUPTED = 130
     """Interrupted by the user (Ctrl+C)."""
 

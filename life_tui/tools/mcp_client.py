@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from life_tui.errors import LifeError
+from life_tui.errors import ExitCode, LifeError
 from life_tui.tools.mcp_config import REDACTED, McpServerConfig
 from life_tui.tools.registry import ToolOutput
 
@@ -45,6 +45,8 @@ STOP_TIMEOUT_S = 10.0
 
 class McpServerError(LifeError):
     """An MCP server could not be started, or it died, or it broke the protocol."""
+
+    exit_code = ExitCode.MCP_SERVER
 
 
 @dataclass(frozen=True)

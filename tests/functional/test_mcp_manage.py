@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from life_tui import paths
 from life_tui.cli import mcp_manage
-from life_tui.errors import LifeError
+from life_tui.errors import ExitCode, LifeError
 
 SECRET = "tok-very-secret-123"
 OTHER_SETTINGS = """# my settings
@@ -132,7 +132,7 @@ def test_test_starts_the_server_and_lists_its_tools(group: typer.Typer) -> None:
 def test_test_fails_with_the_servers_stderr(group: typer.Typer) -> None:
     invoke(group, "add", "broken", "--env", "CRASH_AT_START=1", "--", sys.executable, str(CRASHING_SERVER))
     code, out = invoke(group, "test", "broken")
-    assert code == 1
+    assert code == ExitCode.MCP_SERVER
     assert "MCP server 'broken' exited during start-up" in out and "cannot start (CRASH_AT_START)" in out
 
 
