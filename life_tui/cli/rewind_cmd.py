@@ -15,10 +15,7 @@ import typer
 
 from life_tui.cli.common import open_writer
 from life_tui.errors import InvalidInput
-from life_tui.journal.blobs import BlobStore
 from life_tui.journal.catalog import MAIN
-from life_tui.runtime.rewind import Workspace, plan_rewind, rewind_draft
-from life_tui.runtime.session import protected_paths
 
 
 def rewind(
@@ -29,6 +26,10 @@ def rewind(
     reason: Annotated[str, typer.Option("--reason", help="Why, kept with the event.")] = "",
 ) -> None:
     """Restore the workspace files that tools changed after event SEQ (a dry run unless --yes)."""
+    from life_tui.journal.blobs import BlobStore  # the runtime is imported only when the command runs
+    from life_tui.runtime.rewind import Workspace, plan_rewind, rewind_draft
+    from life_tui.runtime.session import protected_paths
+
     with open_writer() as journal:
         sid = journal.resolve_session(session)
         info = journal.session(sid)
