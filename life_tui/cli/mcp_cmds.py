@@ -74,6 +74,10 @@ def mcp(
     provider: Annotated[
         str | None, typer.Option("--provider", help="name:model for chat turns, e.g. scripted:demo (default: config).")
     ] = None,
+    max_calls_per_minute: Annotated[
+        int,
+        typer.Option("--max-calls-per-minute", min=1, help="Tool calls a client may make per minute (more: refused)."),
+    ] = 300,
     print_config: Annotated[
         bool,
         typer.Option("--print-config", help="Print Claude Desktop/Code and Codex snippets."),
@@ -109,6 +113,11 @@ def mcp(
     from life_tui.mcp_server.options import ServeOptions
 
     options = ServeOptions(
-        workspace=root, journal=journal_root(), session=session, approval_mode=mode, provider=provider
+        workspace=root,
+        journal=journal_root(),
+        session=session,
+        approval_mode=mode,
+        provider=provider,
+        max_calls_per_minute=max_calls_per_minute,
     )
     raise typer.Exit(serve(options))

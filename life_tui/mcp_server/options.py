@@ -25,3 +25,5 @@ class ServeOptions:
     approval_mode: ApprovalMode | None = None
     """None: the config file's ``[approvals] mode``."""
     provider: str | None = None
+    max_calls_per_minute: int = 300
+    """Tool calls a client may make per minute; more are refused with a tool error (``--max-calls-per-minute``)."""

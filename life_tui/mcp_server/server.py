@@ -20,6 +20,7 @@ from mcp.shared.exceptions import MCPError
 from life_tui import __version__
 from life_tui.errors import LifeError, NotFound
 from life_tui.mcp_server import resources, session_ops
+from life_tui.mcp_server.ratelimit import RateLimit
 from life_tui.mcp_server.session_ops import Operation
 from life_tui.mcp_server.tools import ToolBridge
 from life_tui.mcp_server.workstation import Workstation
@@ -74,6 +75,7 @@ class LifeMCP:
         self.catalogue = work.tools
         self.operations = {op.name: op for op in session_ops.OPERATIONS}
         self._bridge: ToolBridge | None = None
+        self.rate = RateLimit(work.options.max_calls_per_minute)
 
     def build(self) -> Server[Any]:
         return Server(
@@ -112,6 +114,12 @@ class LifeMCP:
     ) -> types.CallToolResult:
         self._note_client(ctx)
         name, arguments = params.name, dict(params.arguments or {})
+        wait = self.rate.admit()
+        if wait is not None:
+            return _text(
+                f"rate limit: at most {self.rate.per_minute} tool calls a minute; retry in {wait} s",
+                is_error=True,
+            )
         if name in self.catalogue:
             try:
                 bridge = await self.bridge()

@@ -450,6 +450,30 @@ def test_m5_path_attacks_through_mcp_arguments_are_refused_as_inside_the_app(
     assert not (tmp_path / "planted.txt").exists()
 
 
+def test_m5_a_burst_over_the_rate_limit_is_refused_with_a_tool_error(home: Path, workspace: Path) -> None:
+    raw = Raw(home, workspace, "--max-calls-per-minute", "5")
+    try:
+        raw.initialize()
+        for i in range(8):
+            raw.request(tool_call(i, "list_dir", {"path": "."}))
+        seen: dict[int, Any] = {}
+
+        def all_answered(message: dict[str, Any]) -> bool:
+            if "result" in message:
+                seen[message["id"]] = message["result"]
+            return len(seen) == 8
+
+        raw.read_until(all_answered)
+        results = [seen[i] for i in range(8)]
+    finally:
+        raw.close()
+    refused = [r for r in results if r["isError"]]
+    assert len(refused) == 3 and all(
+        "rate limit: at most 5 tool calls a minute" in r["content"][0]["text"] for r in refused
+    )
+    assert len(journal_events(home, "tool.call_completed")) == 5  # refused calls never ran
+
+
 # --------------------------------------------------------------------------------- the CLI, Inspector
 def test_print_config_gives_snippets_for_three_clients(workspace: Path, home: Path) -> None:
     proc = subprocess.run(
