@@ -5,8 +5,10 @@
 (``BranchSwitchRequested``, ``SessionOpenRequested``, ``BranchAtRequested``), which the screens post.
 
 Replay mode pauses live delivery (``app.live_paused``: stored events wait instead of reaching the panes),
-mounts a :class:`ReplayBar` over every pane of the main screen, and on leaving shows the live session again
-(a fresh bridge reset, so what was held arrives too).
+mounts a :class:`ReplayBar` over every pane of the main screen, labels the status bar "REPLAY n/N" at every
+move (so nobody takes the past for the live session, even with the bar scrolled out of a small terminal),
+and on leaving clears the label and shows the live session again (a fresh bridge reset, so what was held
+arrives too).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 from life_tui.tui.replay_mode import ReplayCursor
 from life_tui.tui.widgets.event_log import EventLogPane
 from life_tui.tui.widgets.replay_bar import ReplayBar
+from life_tui.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from life_tui.tui.app import LifeApp
@@ -80,14 +83,29 @@ async def start_replay(app: LifeApp) -> None:
         return
     app.live_paused = True
     cursor = ReplayCursor(context.read_range, head, app.panes(), context)
+    status = main.query_one(StatusBar)
+    cursor.listeners.append(lambda position, total: label_status(status, replay_label(position, total)))
     await main.mount(ReplayBar(cursor, id=REPLAY_BAR_ID))
     app.notify(f"replay of {session.branch}: {head} events (Esc leaves, c continues live from here)")
 
 
+def replay_label(position: int, total: int) -> str:
+    """The status bar's mark while replaying: the replay point out of the branch's events."""
+    return f"REPLAY {position}/{total}"
+
+
+def label_status(status: StatusBar, label: str) -> None:
+    if status.replay_label != label:
+        status.replay_label = label
+        status.refresh()
+
+
 async def leave_replay(app: LifeApp) -> None:
-    """Remove the replay bar and show the live branch again."""
-    for bar in app.screen_stack[0].query(f"#{REPLAY_BAR_ID}"):
+    """Remove the replay bar, clear the status bar's replay mark, and show the live branch again."""
+    main = app.screen_stack[0]
+    for bar in main.query(f"#{REPLAY_BAR_ID}"):
         await bar.remove()
+    label_status(main.query_one(StatusBar), "")
     if app.session is not None:
         app.show_session(app.session)
     else:

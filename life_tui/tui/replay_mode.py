@@ -13,7 +13,7 @@ never starts with a half-finished turn. The replay bar widget (``widgets/replay_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from life_tui.kernel.event import Event
@@ -23,6 +23,9 @@ from life_tui.tui.widgets.event_source import HeldEvents, ReadRange
 
 FORWARD_APPLY_LIMIT = 2_000
 """A jump forward by up to this many events applies them; a longer one resets (a fold from the start)."""
+
+MoveListener = Callable[[int, int], None]
+"""Called with ``(position, total)`` after every move of a :class:`ReplayCursor`."""
 
 
 class ReplayCursor:
@@ -44,6 +47,8 @@ class ReplayCursor:
         """The event at the replay point (None before the first)."""
         self.resets = 0
         """How many times the panes were reset (tests check that stepping forward never resets)."""
+        self.listeners: list[MoveListener] = []
+        """Told of every move (the app's status bar shows "REPLAY n/N" through one)."""
 
     @classmethod
     def from_events(cls, events: Sequence[Event], panes: Sequence[Pane], context: PaneContext) -> ReplayCursor:
@@ -82,6 +87,7 @@ class ReplayCursor:
             self.current = shown[-1]
             for pane in self.panes:
                 pane.apply(shown)
+        self._tell()
         return len(shown)
 
     def back(self, count: int = 1) -> None:
@@ -113,6 +119,11 @@ class ReplayCursor:
         context = self.context()
         for pane in self.panes:
             pane.reset(prefix, context)
+        self._tell()
+
+    def _tell(self) -> None:
+        for listener in self.listeners:
+            listener(self.position, self.total)
 
 
 def live_fork_point(events: Sequence[Event], seq: int) -> int:

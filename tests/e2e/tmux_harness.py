@@ -53,6 +53,17 @@ class TmuxApp:
             time.sleep(0.02)
         raise AssertionError(f"none of {markers} appeared within {timeout} s; the screen was:\n{shown}")
 
+    def wait_gone(self, marker: str, timeout: float = 20.0) -> str:
+        """Poll until ``marker`` is no longer on screen; returns that screen."""
+        deadline = time.perf_counter() + timeout
+        shown = ""
+        while time.perf_counter() < deadline:
+            shown = self.screen()
+            if marker not in shown:
+                return shown
+            time.sleep(0.02)
+        raise AssertionError(f"{marker!r} stayed on screen for {timeout} s; the screen was:\n{shown}")
+
     def send(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
 
