@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from life_tui.cli.common import journal_root
 from life_tui.errors import NotFound, UsageError
@@ -21,7 +22,9 @@ from life_tui.journal.store import Journal
 from life_tui.runtime.config import Settings, load_settings
 from life_tui.runtime.providers import NotConfigured, ProviderSpec, build, choose
 from life_tui.runtime.providers.base import Provider
-from life_tui.runtime.session import Session, SessionOptions
+
+if TYPE_CHECKING:
+    from life_tui.runtime.session import Session
 
 SESSION_NAME = "workstation"
 NO_TERMINAL = (
@@ -100,10 +103,13 @@ def launch(
     journal = Journal.open(journal_root())
     try:
         session_id = pick_session(journal, session, continue_, root)
-        options = SessionOptions(settings=settings)
 
         def opener_for(get_provider: Provider | None) -> Callable[[], Awaitable[Session]]:
             async def open_it() -> Session:
+                # The runtime loads here, once the app has drawn its first frame (start-up budget, issue 6).
+                from life_tui.runtime.session import Session, SessionOptions
+
+                options = SessionOptions(settings=settings)
                 used = get_provider or build(ProviderSpec("scripted", "demo"))
                 if session_id is None:
                     return await Session.create(

@@ -15,9 +15,10 @@ chat shows until a pane is toggled (F2, F3); F11 makes the focused pane full-scr
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -31,8 +32,6 @@ from life_tui.errors import LifeError, NotFound
 from life_tui.journal.blobs import BlobStore
 from life_tui.kernel.event import Event
 from life_tui.runtime.config import Settings
-from life_tui.runtime.session import Session
-from life_tui.tui import commands, history
 from life_tui.tui.bridge import RuntimeBridge
 from life_tui.tui.keys import app_bindings, keymap_from
 from life_tui.tui.messages import (
@@ -55,7 +54,19 @@ from life_tui.tui.widgets.status_bar import StatusBar
 from life_tui.tui.widgets.traces import TracesPane
 from life_tui.tui.widgets.wallet import WalletPane
 
-SessionOpener = Callable[[], Awaitable[Session]]
+if TYPE_CHECKING:
+    from life_tui.runtime.session import Session
+
+# Start-up budget (issue 6: first frame <= 0.7 s): the runtime's Session, the slash-command table and the
+# history screens are imported where they are first used, after the first frame, never at module load.
+SessionOpener = Callable[[], Awaitable["Session"]]
+AFTER_FIRST_FRAME = (
+    "life_tui.runtime.session",
+    "life_tui.tui.widgets.chat_text",
+    "life_tui.tui.commands",
+    "life_tui.tui.history",
+)
+"""Modules loaded on a thread once the first frame is drawn, so neither the frame nor the UI waits for them."""
 NARROW_WIDTH = 100
 """Below this many columns the side panes start hidden (the chat alone is usable at 80×24)."""
 APPROVAL_WAIT_S = 5.0
@@ -101,14 +112,19 @@ class LifeApp(App[None]):
         self.held_events: list[Event] = []
         self.hidden_panes: set[str] = set()
         self._narrow_applied = False
-        self.theme_problems: list[str] = []
+        themes = load_themes()
+        self.theme_problems = themes.problems
+        for theme in themes.themes.values():
+            self.register_theme(theme)
+        wanted = str(self.settings.tui.get("theme", DEFAULT_THEME))
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
 
     # -------------------------------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             with Vertical(id="chat-column"):
                 yield ChatPane(id="chat")
-                yield PromptInput(id="prompt", commands=commands.slash_names)
+                yield PromptInput(id="prompt", commands=_slash_names)
             with Vertical(id="side"):
                 yield EventLogPane(id="events")
                 with TabbedContent(id="vitals"):
@@ -122,20 +138,14 @@ class LifeApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        themes = load_themes()
-        self.theme_problems = themes.problems
-        for theme in themes.themes.values():
-            self.register_theme(theme)
-        wanted = str(self.settings.tui.get("theme", DEFAULT_THEME))
-        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
-        for problem in themes.problems:
+        for problem in self.theme_problems:
             self.notify(problem, title="theme skipped", severity="warning")
         try:
             self.set_keymap(keymap_from(self.settings.tui))
         except LifeError as exc:
             self.notify(f"{exc}", title="[tui.keys] ignored", severity="error")
         self.query_one(PromptInput).focus_input()
-        self._open_first()
+        self.call_after_refresh(self._open_first)
 
     def on_resize(self) -> None:
         if not self._narrow_applied:
@@ -155,6 +165,7 @@ class LifeApp(App[None]):
     # ------------------------------------------------------------------------------------- session
     @work(group="open", exclusive=True)
     async def _open_first(self) -> None:
+        await asyncio.to_thread(_load_modules, AFTER_FIRST_FRAME)
         launch = self.launch
         opener = launch.opener
         if opener is None or launch.not_configured_hint:
@@ -253,6 +264,8 @@ class LifeApp(App[None]):
     # --------------------------------------------------------------------------------------- turns
     @on(PromptInput.Submitted)
     async def _submitted(self, message: PromptInput.Submitted) -> None:
+        from life_tui.tui import commands
+
         if message.text.startswith("/"):
             await commands.run_slash(self, message.text)
         else:
@@ -318,6 +331,8 @@ class LifeApp(App[None]):
         session = self.session
         if session is None:
             return
+        from life_tui.tui import commands
+
         name = commands.free_branch_name(session)
         try:
             forked = await session.fork(message.seq, name)
@@ -343,6 +358,8 @@ class LifeApp(App[None]):
             return
         if current.running:
             await current.cancel()
+        from life_tui.runtime.session import Session
+
         try:
             opened = await Session.open(
                 current.journal,
@@ -361,22 +378,34 @@ class LifeApp(App[None]):
 
     # ------------------------------------------------------------- history: tree, compare, sessions, replay, rewind
     def action_branch_tree(self) -> None:
+        from life_tui.tui import history
+
         history.open_branch_tree(self)
 
     def action_compare(self) -> None:
+        from life_tui.tui import history
+
         history.open_compare(self)
 
     def action_sessions(self) -> None:
+        from life_tui.tui import history
+
         history.open_sessions(self)
 
     async def action_replay(self) -> None:
+        from life_tui.tui import history
+
         await history.start_replay(self)
 
     def action_rewind(self) -> None:
+        from life_tui.tui import history
+
         history.ask_rewind(self)
 
     @on(ReplayBar.Closed)
     async def _replay_closed(self, message: ReplayBar.Closed) -> None:
+        from life_tui.tui import history
+
         await history.leave_replay(self)
 
     # --------------------------------------------------------------------------------------- panes
@@ -415,12 +444,16 @@ class LifeApp(App[None]):
         self.push_screen(HelpScreen(self))
 
     def action_next_theme(self) -> None:
+        from life_tui.tui import commands
+
         names = commands.theme_names(self)
         at = names.index(self.theme) if self.theme in names else -1
         self.theme = names[(at + 1) % len(names)]
         self.notify(f"theme {self.theme}")
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        from life_tui.tui import commands
+
         yield from commands.palette_commands(self)
         yield from super().get_system_commands(screen)
 
@@ -439,3 +472,15 @@ class LifeApp(App[None]):
             await session.close()
         except LifeError as exc:
             self.log.error(f"closing the session failed: {exc}")
+
+
+def _slash_names() -> list[str]:
+    """The slash commands for the input's completion (the command table loads on first use)."""
+    from life_tui.tui import commands
+
+    return commands.slash_names()
+
+
+def _load_modules(names: Sequence[str]) -> None:
+    for name in names:
+        importlib.import_module(name)

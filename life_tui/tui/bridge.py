@@ -13,13 +13,15 @@ its subscription closed.
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from textual.message import Message
 
 from life_tui.kernel.event import Event
-from life_tui.runtime.session import Session
 from life_tui.tui.messages import EventsReset, EventsStored
+
+if TYPE_CHECKING:
+    from life_tui.runtime.session import Session  # a type only: the runtime loads after the first frame
 
 RESET_WINDOW = 20_000
 """A reset carries at most the branch's last this-many events: a million-event branch opens at once.
@@ -47,7 +49,7 @@ class RuntimeBridge:
     async def follow(self, session: Session) -> None:
         """Reset to the branch's history, then post its live events until cancelled."""
         journal = session.journal
-        self._caught_up = asyncio.Event()
+        self._caught_up.clear()  # the same Event: a waiter that came before this follow is woken by it
         head = await asyncio.to_thread(journal.head, session.session_id, session.branch)
         subscription = session.subscribe(after=head)
         try:

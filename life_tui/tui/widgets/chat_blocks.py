@@ -1,10 +1,11 @@
 """The chat pane's block widgets: a user turn, streamed Markdown, dimmed reasoning, tool cards, notices.
 
 Each widget draws one :class:`~life_tui.tui.widgets.chat_model.Block` and redraws itself from it with
-``show(block)``; the chat pane decides which blocks changed. Assistant text streams through Textual's
-``MarkdownStream`` (fragments are batched when they arrive faster than they render, so a fast stream never
-blocks typing). A tool card carries the inline approval prompt: approve once, for the session, or deny,
-with the exact arguments on screen; the answer goes up as :class:`ApprovalAnswered`.
+``show(block)``; the chat pane decides which blocks changed. Assistant text is a ``TextBlock``
+(``chat_text.py``, streamed Markdown), loaded with the first answer rather than at start-up: Textual's
+Markdown and its parser cost ~50 ms of import, and the first frame has a budget (issue 6). A tool card
+carries the inline approval prompt: approve once, for the session, or deny, with the exact arguments on
+screen; the answer goes up as :class:`ApprovalAnswered`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,10 +21,12 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Collapsible, Markdown, Static
-from textual.widgets._markdown import MarkdownStream
+from textual.widgets import Button, Collapsible, Static
 
 from life_tui.tui.widgets.chat_model import Block, FileChange
+
+if TYPE_CHECKING:
+    from life_tui.tui.widgets.chat_text import TextBlock
 
 BlobReader = Callable[[str], bytes]
 STATUS_ICONS = {
@@ -64,43 +68,6 @@ class NoticeBlock(Static):
     def show(self, block: Block) -> None:
         self.set_class(block.is_error, "-error")
         self.update(Content(f"· {block.text}"))
-
-
-class TextBlock(Markdown):
-    """Assistant text: appended through a Markdown stream while it streams, replaced when it is rewritten."""
-
-    DEFAULT_CSS = """
-    TextBlock { margin: 0; padding: 0 1; background: transparent; }
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.shown = ""
-        self._stream: MarkdownStream | None = None
-
-    def show(self, block: Block) -> None:
-        text = block.text
-        if text != self.shown:
-            if not self.shown and block.done:
-                self.call_later(self.update, text)  # a finished block (a reopened session): no streaming
-            elif text.startswith(self.shown):
-                if self._stream is None:
-                    self._stream = Markdown.get_stream(self)
-                self.call_later(self._stream.write, text[len(self.shown) :])
-            else:
-                self.call_later(self._replace, text)
-            self.shown = text
-        if block.done:
-            self.call_later(self._finish)
-
-    async def _replace(self, text: str) -> None:
-        await self._finish()
-        await self.update(text)
-
-    async def _finish(self) -> None:
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            await stream.stop()
 
 
 class ReasoningBlock(Collapsible):
@@ -266,9 +233,20 @@ def widget_for(block: Block, read_blob: BlobReader | None) -> Widget:
     if block.kind == "user":
         return UserBlock()
     if block.kind == "text":
+        from life_tui.tui.widgets.chat_text import TextBlock
+
         return TextBlock()
     if block.kind == "reasoning":
         return ReasoningBlock()
     if block.kind == "tool":
         return ToolCard(read_blob)
     return NoticeBlock()
+
+
+def __getattr__(name: str) -> type[TextBlock]:
+    """``chat_blocks.TextBlock`` still names the text widget, loaded on first use (see the module docstring)."""
+    if name == "TextBlock":
+        from life_tui.tui.widgets.chat_text import TextBlock
+
+        return TextBlock
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
