@@ -67,6 +67,7 @@ def test_a_scripted_conversation_with_a_tool_a_branch_and_a_replay(tmp_path: Pat
     app = TmuxApp([str(EXE), "--provider", f"scripted:{script}"], cwd=workspace, env=env)
     try:
         app.wait_for("Enter send", timeout=30)  # first paint: the input's hint line
+        app.wait_for("/main")  # the status bar names the session's branch once it is open (after first paint)
 
         app.type("please write the notes")
         app.send("Enter")
