@@ -7,6 +7,11 @@ point) carry a marker. The cursor follows the tail while it sits on the last row
 :class:`EventSelected`; Enter opens the event's JSON; ``b`` asks the app to branch there. ``/`` opens the
 filter (``kind:tool. text``), which builds an index of matching seqs in a thread worker.
 
+Live batches arrive up to 30 times a second while an answer streams, so growing the log stays off the
+layout path (issue 6: no frame over 50 ms): the rows keep their size and only the scroll range grows
+(:meth:`EventRows._resize`), and the status line has a fixed height and is redrawn only when its text
+changes.
+
 :class:`EventLogPane` is the pane the app composes (the Pane protocol: ``reset`` + ``apply``).
 """
 
@@ -35,6 +40,7 @@ from life_tui.tui.messages import BranchAtRequested, EventSelected
 from life_tui.tui.panes import PaneContext
 from life_tui.tui.widgets.event_source import EventFilter, EventWindow, HeldEvents, scan_index
 from life_tui.tui.widgets.event_summary import summary
+from life_tui.tui.widgets.redraw import show_content
 
 KIND_WIDTH = 24
 INHERITED_MARK = "┆"
@@ -106,7 +112,19 @@ class EventRows(ScrollView, can_focus=True):
             self.refresh()
 
     def _resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self.window.rows)
+        """Set the scroll range to the window's rows. A layout (of the whole screen) is needed only when the
+        rows start or stop overflowing the view (the scrollbar appears or goes); otherwise only the range
+        and the scrollbar change, and those are updated in place."""
+        size = Size(self.size.width, self.window.rows)
+        if size == self.virtual_size:
+            return
+        height = self.size.height
+        overflow_unchanged = (size.height > height) == (self.virtual_size.height > height)
+        if self.is_mounted and height and size.width == self.virtual_size.width and overflow_unchanged:
+            self.set_reactive(EventRows.virtual_size, size)
+            self._scroll_update(size)
+        else:
+            self.virtual_size = size
 
     @property
     def selected_seq(self) -> int | None:
@@ -365,7 +383,8 @@ class EventLogPane(Vertical):
         parts.append("following" if rows.follow else "")
         if note or self.indexing:
             parts.append(note or "filtering…")
-        self.query_one("#event-log-status", Static).update(" · ".join(p for p in parts if p))
+        status = self.query_one("#event-log-status", Static)
+        show_content(status, " · ".join(p for p in parts if p), layout=False)  # one line of fixed height
 
     @on(EventSelected)
     def _selected(self, _message: EventSelected) -> None:

@@ -6,6 +6,10 @@ regulator decides on, and replay mode shows the state at the replay point. Trend
 boundaries (``budget.updated``, ``run.finished``) rather than per delivery, so a live session and a replay
 of it draw the same sparklines however the events were batched. What each gauge says and where
 its colour changes lives in :mod:`gauge_readings`; colours are theme variables picked by CSS classes.
+
+A gauge repaints only when its reading or trend changed, and while the pane is off screen (another
+vitals tab, a hidden side pane) it only folds, drawing once it is shown (issue 6: no frame over 50 ms
+while an answer streams).
 """
 
 from __future__ import annotations
@@ -141,6 +145,9 @@ class GaugesPane(VerticalScroll):
         super().__init__(id=id, classes=classes)
         self.can_focus = True
         self.model = GaugesModel()
+        self._gauges: dict[str, Gauge] = {}
+        self._undrawn: HomeostaticState | None = None
+        """The state to draw once the pane is back on screen (None: what is shown is current)."""
 
     def compose(self) -> ComposeResult:
         shown = readings(self.model.state)
@@ -148,7 +155,12 @@ class GaugesPane(VerticalScroll):
             classes = "gauges--heading -first" if index == 0 else "gauges--heading"
             yield Static(self.HEADINGS[section], classes=classes)
             for reading in shown[section]:
-                yield Gauge(reading, id=f"gauge-{reading.key}")
+                gauge = self._gauges[reading.key] = Gauge(reading, id=f"gauge-{reading.key}")
+                yield gauge
+
+    def on_show(self) -> None:
+        if self._undrawn is not None:
+            self._draw(self._undrawn)
 
     def reset(self, events: Sequence[Event], context: PaneContext) -> None:
         self.model.reset(events, context)
@@ -163,7 +175,8 @@ class GaugesPane(VerticalScroll):
         self._draw(state)
 
     def gauge(self, key: str) -> Gauge:
-        return self.query_one(f"#gauge-{key}", Gauge)
+        found = self._gauges.get(key)
+        return found if found is not None else self.query_one(f"#gauge-{key}", Gauge)
 
     def _show(self) -> None:
         self._draw(self.model.state)
@@ -171,6 +184,10 @@ class GaugesPane(VerticalScroll):
     def _draw(self, state: HomeostaticState) -> None:
         if not self.is_mounted:
             return
+        if not self.is_on_screen:
+            self._undrawn = state
+            return
+        self._undrawn = None
         for section in readings(state).values():
             for reading in section:
                 self.gauge(reading.key).show(reading, self.model.trend(reading.key))

@@ -7,6 +7,11 @@ read back through ``PaneContext.read_range`` when the user selects it, so a long
 one run's events, not the branch's. It follows the newest run until the user picks an older one
 (``[`` / ``]``), and returns to following with ``]`` past the newest. Streaming deltas after the first of a
 provider call are not kept: the spans only read the first one (time to first token).
+
+Drawing is the costly part, so it happens only when it can change something (issue 6: no frame over 50 ms
+while an answer streams): a batch that adds no kept event to the shown run draws nothing, selecting the
+run already shown reads nothing back, lines whose text is unchanged are not redrawn, and while the pane is
+off screen (another vitals tab, a hidden side pane) it only folds and draws once it is shown again.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from life_tui.kernel.event import Event
 from life_tui.observability.spans import Span, SpanKind, SpanStatus, spans_for_run
 from life_tui.tui.panes import PaneContext
 from life_tui.tui.widgets import figures
+from life_tui.tui.widgets.redraw import show_content
 
 DELTA_KINDS = frozenset({"assistant.text_delta", "assistant.reasoning_delta"})
 NAME_CELLS = 24
@@ -145,8 +151,11 @@ class Waterfall(Widget):
         self.rows: list[Row] = []
 
     def show(self, rows: list[Row]) -> None:
+        if rows == self.rows:
+            return
+        grew_or_shrank = len(rows) != len(self.rows)
         self.rows = rows
-        self.refresh(layout=True)
+        self.refresh(layout=grew_or_shrank)  # the height is the number of rows: same count, same size
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(len(self.rows), 1)
@@ -212,6 +221,8 @@ class TracesPane(VerticalScroll):
         self._run_events: list[Event] = []
         self._kept: dict[str, list[Event]] = {}
         """Every run's events, kept only when the context cannot read ranges back."""
+        self._stale = False
+        """Something changed while the pane was off screen: draw when it is shown."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="traces-header")
@@ -219,6 +230,10 @@ class TracesPane(VerticalScroll):
 
     def on_mount(self) -> None:
         self._draw()
+
+    def on_show(self) -> None:
+        if self._stale:
+            self._draw()
 
     # ------------------------------------------------------------------------------------- pane
     def reset(self, events: Sequence[Event], context: PaneContext) -> None:
@@ -232,13 +247,16 @@ class TracesPane(VerticalScroll):
         self._draw()
 
     def apply(self, events: Sequence[Event]) -> None:
+        runs_before = len(self.runs)
         self._index(events)
         shown = self.shown_run_id
         if shown != self._shown_run:
             self._load(shown, events)
-        else:
-            self._keep(e for e in events if e.run_id == shown)
-        if any(e.run_id == shown for e in events):
+            self._draw()
+            return
+        kept_before = len(self._run_events)
+        self._keep(e for e in events if e.run_id == shown)
+        if len(self._run_events) != kept_before or len(self.runs) != runs_before:
             self._draw()
 
     # ---------------------------------------------------------------------------------- selection
@@ -253,7 +271,8 @@ class TracesPane(VerticalScroll):
         if run_id is not None and all(run.run_id != run_id for run in self.runs):
             return
         self.selected = run_id
-        self._load(self.shown_run_id, ())
+        if self.shown_run_id != self._shown_run:  # the run shown already holds its events
+            self._load(self.shown_run_id, ())
         self._draw()
 
     def select_seq(self, seq: int) -> None:
@@ -330,8 +349,12 @@ class TracesPane(VerticalScroll):
     def _draw(self) -> None:
         if not self.is_mounted:
             return
+        if not self.is_on_screen:
+            self._stale = True
+            return
+        self._stale = False
         spans = spans_for_run(self._run_events, self._shown_run) if self._shown_run else []
-        self.query_one("#traces-header", Static).update(self._header(spans))
+        show_content(self.query_one("#traces-header", Static), self._header(spans))
         self.query_one(Waterfall).show(waterfall_rows(spans, phases=self.show_phases))
 
     def _header(self, spans: list[Span]) -> Content:

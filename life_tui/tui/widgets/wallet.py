@@ -7,6 +7,10 @@ they were. The wallet as a whole (deposits, other sessions, day budgets) is not 
 the app passes the global :class:`~life_tui.finance.view.WalletView` in ``PaneContext.extras["wallet"]``
 (or later through :meth:`WalletPane.show_wallet`), and without it the balance and burn fall back to what
 the branch's last reservation or settlement recorded.
+
+A batch with no ``finance.*`` event and no new turn changes nothing here, so it draws nothing; a line
+whose text is unchanged is not redrawn; and while the pane is off screen (another vitals tab, a hidden
+side pane) it only folds, drawing once it is shown (issue 6: no frame over 50 ms while an answer streams).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from life_tui.finance.view import WalletView
 from life_tui.kernel.event import Event
 from life_tui.tui.panes import PaneContext
 from life_tui.tui.widgets import figures
+from life_tui.tui.widgets.redraw import show_content
 
 LEDGER_LINES = 50
 MODEL_CELLS = 18
@@ -65,11 +70,13 @@ class BranchLedger:
     burn_per_hour_micro: int = 0
     refused: int = 0
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: Event) -> bool:
+        """Fold ``event``; True when it changed a figure or a line (a finance event, or a new turn)."""
         if event.kind == "run.started" and event.run_id:
             self.last_run = event.run_id
+            return True
         if not event.kind.startswith(FINANCE_PREFIX):
-            return
+            return False
         data = event.payload_dict()
         kind = event.kind.removeprefix(FINANCE_PREFIX)
         amount = int(data.get("amount_micro") or 0)
@@ -106,6 +113,7 @@ class BranchLedger:
         if "burn_per_hour_micro" in data:
             self.burn_per_hour_micro = int(data["burn_per_hour_micro"] or 0)
         self.lines.append(Line(event.seq, event.occurred_at, kind, amount, model, note))
+        return True
 
     @property
     def turn_spent_micro(self) -> int:
@@ -135,6 +143,8 @@ class WalletPane(VerticalScroll):
         self.wallet: WalletView | None = None
         self.session_id = ""
         self.branch = ""
+        self._stale = False
+        """Something changed while the pane was off screen: draw when it is shown."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="wallet-summary")
@@ -146,25 +156,30 @@ class WalletPane(VerticalScroll):
     def on_mount(self) -> None:
         self._draw()
 
+    def on_show(self) -> None:
+        if self._stale:
+            self._draw()
+
     # ------------------------------------------------------------------------------------- pane
     def reset(self, events: Sequence[Event], context: PaneContext) -> None:
         self.ledger = BranchLedger()
         self.session_id, self.branch = context.session_id, context.branch
         wallet = context.extras.get("wallet")
         self.wallet = wallet if isinstance(wallet, WalletView) else None
-        self._fold(events)
+        for event in events:
+            self.ledger.apply(event)
+        self._draw()
 
     def apply(self, events: Sequence[Event]) -> None:
-        self._fold(events)
+        changed = False
+        for event in events:
+            changed = self.ledger.apply(event) or changed
+        if changed:
+            self._draw()
 
     def show_wallet(self, wallet: WalletView | None) -> None:
         """The global wallet changed (another session spent, a deposit): redraw with it."""
         self.wallet = wallet
-        self._draw()
-
-    def _fold(self, events: Sequence[Event]) -> None:
-        for event in events:
-            self.ledger.apply(event)
         self._draw()
 
     # ------------------------------------------------------------------------------------ figures
@@ -189,9 +204,13 @@ class WalletPane(VerticalScroll):
     def _draw(self) -> None:
         if not self.is_mounted:
             return
-        self.query_one("#wallet-summary", Static).update(self._summary())
-        self.query_one("#wallet-in-flight", Static).update(self._in_flight())
-        self.query_one("#wallet-ledger", Static).update(self._lines())
+        if not self.is_on_screen:
+            self._stale = True
+            return
+        self._stale = False
+        show_content(self.query_one("#wallet-summary", Static), self._summary())
+        show_content(self.query_one("#wallet-in-flight", Static), self._in_flight())
+        show_content(self.query_one("#wallet-ledger", Static), self._lines())
 
     def _summary(self) -> Content:
         balance, burn = self.balance_micro, self.burn_per_hour_micro
