@@ -33,6 +33,7 @@ from life_tui.errors import LifeError, NotFound
 from life_tui.journal.blobs import BlobStore
 from life_tui.kernel.event import Event
 from life_tui.runtime.config import Settings
+from life_tui.tui import strip_cycles
 from life_tui.tui.bridge import RuntimeBridge
 from life_tui.tui.keys import app_bindings, keymap_from
 from life_tui.tui.messages import (
@@ -102,6 +103,7 @@ class LifeApp(App[None]):
     """
 
     def __init__(self, launch: Launch) -> None:
+        strip_cycles.install()  # drawn lines are freed when dropped, not by full garbage collections
         super().__init__()
         self.launch = launch
         self.settings = launch.settings
