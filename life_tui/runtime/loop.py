@@ -10,6 +10,7 @@ Per turn (tick): reconstruct (the folded state is current) -> regulate (homeosta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -213,11 +214,7 @@ class AgentLoop:
             recorded_start = True
             outcome = await self._turns(limits)
         except asyncio.CancelledError:
-            await self.d.writer.drain()
-            if not recorded_start:  # cancelled while the run was being opened: still close it properly
-                await self._write(started_event, actor=Actor.SYSTEM)
-            outcome = RunOutcome(run_id=self._run_id, reason="cancelled")
-            await self._finish(outcome)
+            await _uncancellable(self._close_cancelled(started_event, recorded_start))
             raise
         except (LifeError, OSError) as exc:
             outcome = RunOutcome(run_id=self._run_id, reason="error", error=str(exc))
@@ -225,6 +222,12 @@ class AgentLoop:
         await self._finish(outcome)
         outcome.duration_ms = round((time.perf_counter() - started) * 1000, 3)
         return outcome
+
+    async def _close_cancelled(self, started_event: k.RunStarted, recorded_start: bool) -> None:
+        await self.d.writer.drain()
+        if not recorded_start:  # cancelled while the run was being opened: still close it properly
+            await self._write(started_event, actor=Actor.SYSTEM)
+        await self._finish(RunOutcome(run_id=self._run_id, reason="cancelled"))
 
     async def _finish(self, outcome: RunOutcome) -> None:
         await self.d.writer.settle()
@@ -689,6 +692,17 @@ class AgentLoop:
         mode = estimate_mode(vector, len(state.pending))
         if mode is not state.mode:
             self._note(k.ModeChanged(previous=state.mode.value, mode=mode.value, reason=_mode_reason(mode)))
+
+
+async def _uncancellable(cleanup: Awaitable[None]) -> None:
+    """Run ``cleanup`` to its end even if the caller is cancelled again meanwhile (a second ``cancel()``,
+    or an anyio scope that re-delivers its cancellation at every await): a cancelled run must still record
+    how it ended."""
+    task = asyncio.ensure_future(cleanup)
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+    task.result()
 
 
 def _mode_reason(mode: OperatingMode) -> str:

@@ -606,3 +606,18 @@ async def test_compact_now_summarises_all_but_the_latest_turn_and_expands_back(r
     seq = next(c.seq for c in session.state.compactions)
     await session.expand(seq)
     assert all(c.expanded for c in session.state.compactions)
+
+
+async def test_a_run_cancelled_again_while_it_closes_still_records_its_end(rig: Rig) -> None:
+    session, _ = await rig.session(turn("a slow answer " * 20, chunk_chars=4, delay_ms=5))
+    task = session.start("take your time")
+    while not any(e.kind == "assistant.text_delta" for e in rig.events(session)):
+        await asyncio.sleep(0.005)
+    for _ in range(5):  # what an anyio scope does: the cancellation is delivered again at every await
+        task.cancel()
+        await asyncio.sleep(0)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await session.close()
+    finished = of_kind(rig.events(session), "run.finished")
+    assert [f["reason"] for f in finished] == ["cancelled"]
