@@ -9,29 +9,38 @@ and paused a frame for 20-60 ms (issue 6's budget: no frame over 50 ms; measured
 stream).
 
 :func:`install` wraps ``Strip.divide`` so that case returns a fresh ``[self]`` without caching it (there is
-nothing to compute, so the cache saved nothing); every other call goes to Textual unchanged. It is applied
-only to the Textual releases it was checked against, and it is idempotent. The app installs it when built.
+nothing to compute, so the cache saved nothing); every other call goes to Textual unchanged. It checks
+first that the installed Textual does cache the strip in itself (a release that fixed this is left alone;
+checking the behaviour costs nothing, where reading Textual's version costs ~15 ms of start-up), and it is
+idempotent. The app installs it when built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
-from importlib.metadata import version
 
+from rich.segment import Segment
 from textual.strip import Strip
 
-CHECKED_RELEASES = frozenset({"8.2.8"})
-"""Textual releases whose ``Strip.divide`` has the cycle described above (and nothing else changes)."""
 _MARK = "_life_tui_acyclic"
+DivideMethod = Callable[[Strip, Iterable[int]], Sequence[Strip]]
+
+
+def caches_itself(divide: DivideMethod) -> bool:
+    """True when ``divide`` keeps a strip divided at its end inside that strip (the cycle)."""
+    probe = Strip([Segment("x")])
+    pieces = divide(probe, [1])
+    cache = getattr(probe, "_divide_cache", None)
+    return list(pieces) == [probe] and cache is not None and cache.get((1,)) is pieces
 
 
 def install() -> bool:
     """Wrap ``Strip.divide`` (see the module docstring); True when the wrapper is in place."""
-    current: Callable[[Strip, Iterable[int]], Sequence[Strip]] = Strip.divide
+    current: DivideMethod = Strip.divide
     if getattr(current, _MARK, False):
         return True
-    if version("textual") not in CHECKED_RELEASES:
+    if not caches_itself(current):
         return False
 
     @wraps(current)  # keeps the docstring, and ``__wrapped__`` names Textual's own

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterable, Sequence
 
 import pytest
 from rich.segment import Segment
@@ -58,7 +59,12 @@ def test_other_cuts_give_textuals_own_pieces(fixed: None) -> None:
     assert [p.cell_length for p in pieces] == [3, 5, 3]
 
 
-def test_unchecked_textual_releases_are_left_alone(unfixed: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(strip_cycles, "CHECKED_RELEASES", frozenset({"0.0.0"}))
+def test_a_textual_without_the_cycle_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def acyclic(self: Strip, cuts: Iterable[int]) -> Sequence[Strip]:
+        return [self] if list(cuts) == [self.cell_length] else TEXTUALS_OWN(self, cuts)
+
+    assert strip_cycles.caches_itself(TEXTUALS_OWN)
+    assert not strip_cycles.caches_itself(acyclic)
+    monkeypatch.setattr(Strip, "divide", acyclic)
     assert not strip_cycles.install()
-    assert Strip.divide is TEXTUALS_OWN
+    assert Strip.divide is acyclic

@@ -44,6 +44,9 @@ from life_tui.tui.widgets.redraw import show_content
 
 KIND_WIDTH = 24
 INHERITED_MARK = "┆"
+LINE_CACHE = 256
+"""Drawn rows kept for redrawing (a few pages). Each is a Textual Strip of ~15 objects that every full
+garbage collection walks, so a larger cache makes the collector's pauses longer while an answer streams."""
 
 
 def _clock(occurred_at: int) -> str:
@@ -89,7 +92,7 @@ class EventRows(ScrollView, can_focus=True):
         self.inherited_through = 0
         self._palette: _Palette | None = None
         self._prefetching: set[int] = set()
-        self._lines: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(1024)
+        self._lines: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(LINE_CACHE)
 
     # ----------------------------------------------------------------------------------- data
     def show(self, window: EventWindow, inherited_through: int, *, keep_seq: int | None = None) -> None:
