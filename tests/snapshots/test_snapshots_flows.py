@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from snapshot_support import Scripted, ask_for_approval, converse, quiesce, seq_of, settle
+from snapshot_support import Scripted, ask_for_approval, converse, quiesce, seq_of, settle, shown_session
 from textual.pilot import Pilot
 
 from life_tui.runtime.approvals import ApprovalMode
@@ -81,8 +81,9 @@ def test_event_log_filtered_by_kind(snap_compare: SnapCompare, scripted: Scripte
         await converse(pilot, "read the README and write notes")
         pane = await filter_events(pilot, "kind:tool.")
         window = pane.rows.window
-        kinds = [window.event(window.seq_at(row)).kind for row in range(window.rows)]
-        assert kinds and all(kind.startswith("tool.") for kind in kinds), kinds
+        shown = [window.event(window.seq_at(row)) for row in range(window.rows)]
+        kinds = [event.kind for event in shown if event is not None]
+        assert len(kinds) == len(shown) > 0 and all(kind.startswith("tool.") for kind in kinds), kinds
 
     assert snap_compare(scripted.app(), terminal_size=size, run_before=run_before)
 
@@ -112,8 +113,7 @@ def test_replay_mode_at_a_mid_point(snap_compare: SnapCompare, scripted: Scripte
 
     async def run_before(pilot: Pilot[None]) -> None:
         await converse(pilot, "read the README and write notes")
-        session = pilot.app.session
-        assert session is not None
+        session = shown_session(pilot)
         total = session.journal.head(session.session_id, session.branch)
         mid = seq_of(pilot, "tool.call_completed")  # the README was read; the notes are not written yet
         await show_event_log(pilot)
