@@ -16,7 +16,8 @@ from typing import Any, Protocol
 
 import msgspec
 
-from life_tui.finance.pricing import Price, cost_usd, price_for
+from life_tui.finance.billing import bill_micro, worst_case_micro
+from life_tui.finance.pricing import Price, price_for
 from life_tui.finance.view import to_micro
 from life_tui.kernel import kinds as k
 from life_tui.runtime.providers.base import Provider, Usage
@@ -90,30 +91,30 @@ def resolve_price(provider: Provider, model: str, overrides: dict[str, object]) 
     return price_for(model, table, provider=provider.name)
 
 
-def worst_case_micro(
+def call_worst_case_micro(
     price: Price, *, input_tokens: int, max_tokens: int, thinking_budget: int | None, declared_usd: float | None = None
 ) -> int:
-    """The most a call can cost. ``declared_usd`` is a cost the provider states in advance (scripted turns)."""
+    """The most a call can cost: the ledger's worst case with the input estimate's margin, or the cost a
+    provider states in advance (``declared_usd``: scripted turns)."""
     if declared_usd is not None:
         return to_micro(declared_usd)
-    reasoning_rate = price.reasoning if price.reasoning is not None else price.output
-    usd = (
-        math.ceil(input_tokens * INPUT_MARGIN) * price.input
-        + max_tokens * price.output
-        + (thinking_budget or 0) * reasoning_rate
-    ) / 1_000_000
-    return math.ceil(usd * 1_000_000)
+    return worst_case_micro(
+        price,
+        input_tokens=math.ceil(input_tokens * INPUT_MARGIN),
+        max_tokens=max_tokens,
+        thinking_budget=thinking_budget or 0,
+    )
 
 
-def actual_micro(price: Price, usage: Usage, recorded_usd: float | None) -> int:
+def actual_micro(price: Price, known: bool, usage: Usage, recorded_usd: float | None) -> int:
+    """What the call cost: the provider's reported usage at the table's price (or a recorded cost)."""
     if recorded_usd is not None:
         return to_micro(recorded_usd)
-    usd = cost_usd(
-        price,
+    amount, _ = bill_micro(
+        (price, known),
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cached_tokens=usage.cached_tokens,
         cache_write_tokens=usage.cache_write_tokens,
-        # Reasoning tokens are part of the reported output tokens (both providers): not billed twice.
     )
-    return to_micro(usd)
+    return amount

@@ -29,7 +29,7 @@ from life_tui.kernel.event import Actor, EventDraft
 from life_tui.kernel.ids import new_ulid
 from life_tui.kernel.state import BudgetState, OperatingMode, estimate_mode
 from life_tui.runtime.approvals import ApprovalPolicy, Decision, approval_id_for, arguments_hash
-from life_tui.runtime.billing import Ledger, actual_micro, resolve_price, worst_case_micro
+from life_tui.runtime.billing import Ledger, actual_micro, call_worst_case_micro, resolve_price
 from life_tui.runtime.context import (
     CompiledContext,
     ContextBudgets,
@@ -365,7 +365,7 @@ class AgentLoop:
         if self.d.ledger is None:
             return None
         declared = getattr(provider, "next_turn_cost_usd", None)
-        amount = worst_case_micro(
+        amount = call_worst_case_micro(
             price,
             input_tokens=compiled.tokens,
             max_tokens=max_tokens,
@@ -473,7 +473,7 @@ class AgentLoop:
         usage = response.usage
         if response.model and response.model != model:
             price, known = resolve_price(provider, response.model, self.d.price_overrides)
-        cost = actual_micro(price, usage, response.recorded_cost_usd) / 1_000_000
+        cost = actual_micro(price, known, usage, response.recorded_cost_usd) / 1_000_000
         self._note(
             k.AssistantMessage(
                 content=response.text,
@@ -508,7 +508,7 @@ class AgentLoop:
     ) -> k.CostSettled:
         return ledger.settle(
             reservation,
-            amount_micro=actual_micro(price, usage, recorded_usd),
+            amount_micro=actual_micro(price, known, usage, recorded_usd),
             model=model,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
