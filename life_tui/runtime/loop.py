@@ -332,8 +332,8 @@ class AgentLoop:
                 actor=Actor.SYSTEM,
             )
             return
-        if drafts:
-            await self.d.writer.write(*self._own(drafts))
+        if drafts:  # durable with the next write the loop waits for (the next gate drains, the run's end settles)
+            self.d.writer.submit(self._own(drafts))
 
     async def _compile(self, target_fraction: float | None = None) -> CompiledContext:
         await self.d.writer.settle()
