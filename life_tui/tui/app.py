@@ -15,7 +15,6 @@ chat shows until a pane is toggled (F2, F3); F11 makes the focused pane full-scr
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from life_tui.kernel.event import Event
 from life_tui.runtime.config import Settings
 from life_tui.tui import strip_cycles
 from life_tui.tui.bridge import RuntimeBridge
+from life_tui.tui.collector import Collector
 from life_tui.tui.keys import app_bindings, keymap_from
 from life_tui.tui.messages import (
     BranchAtRequested,
@@ -115,7 +115,8 @@ class LifeApp(App[None]):
         self.held_events: list[Event] = []
         self.hidden_panes: set[str] = set()
         self._narrow_applied = False
-        self._heap_frozen = False
+        self.collector = Collector()
+        """Full garbage collections wait for the end of a turn (see ``collector.py``)."""
         themes = load_themes()
         self.theme_problems = themes.problems
         for theme in themes.themes.values():
@@ -195,22 +196,10 @@ class LifeApp(App[None]):
         self.query_one(PromptInput).workspace = session.workspace
         self.run_worker(self.bridge.follow(session), group="bridge", exclusive=True, name="bridge")
         self.refresh_wallet()
-        self._freeze_startup_heap()
-
-    def _freeze_startup_heap(self) -> None:
-        """Move what start-up built (modules, classes, the session) out of the garbage collector's reach.
-
-        A full collection otherwise walks all of it while an answer streams, a 70-200 ms pause in the
-        middle of a frame (issue 6: no frame over 50 ms); those objects live as long as the app does.
-        Undone when the app unmounts, so an embedding process (the test suite) collects them again."""
-        if not self._heap_frozen:
-            gc.freeze()
-            self._heap_frozen = True
+        self.collector.start()  # once the workstation is up: start-up is frozen, full collections wait
 
     def on_unmount(self) -> None:
-        if self._heap_frozen:
-            gc.unfreeze()
-            self._heap_frozen = False
+        self.collector.stop()
 
     async def leave(self, previous: Session | None) -> None:
         """Close the session the app just switched away from (its provider and MCP servers stay open while
@@ -307,6 +296,7 @@ class LifeApp(App[None]):
         self.turn.add_done_callback(self._turn_done)
 
     def _turn_done(self, task: asyncio.Task[Any]) -> None:
+        self.collector.turn_ended()
         if task.cancelled():
             return
         exc = task.exception()
