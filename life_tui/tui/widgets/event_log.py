@@ -92,6 +92,9 @@ class EventRows(ScrollView, can_focus=True):
         self.inherited_through = 0
         self._palette: _Palette | None = None
         self._prefetching: set[int] = set()
+        self._laid_out = True
+        """False from a scroll-range change that needs a layout until that layout is done: a scroll asked
+        for in between is refused (the scrollbar is not there yet), so following the tail retries after it."""
         self._lines: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(LINE_CACHE)
 
     # ----------------------------------------------------------------------------------- data
@@ -128,6 +131,7 @@ class EventRows(ScrollView, can_focus=True):
             self._scroll_update(size)
         else:
             self.virtual_size = size
+            self._laid_out = False
 
     @property
     def selected_seq(self) -> int | None:
@@ -148,6 +152,8 @@ class EventRows(ScrollView, can_focus=True):
         top = int(self.scroll_y)
         if scroll_tail and self.follow:
             self.scroll_to(y=max(rows - height, 0), animate=False, immediate=True)
+            if not self._laid_out:
+                self.call_after_refresh(self._settle_on_tail)
         elif new < top:
             self.scroll_to(y=new, animate=False, immediate=True)
         elif new >= top + height:
@@ -157,6 +163,12 @@ class EventRows(ScrollView, can_focus=True):
         seq = self.selected_seq
         if changed and seq is not None:
             self.post_message(EventSelected(seq))
+
+    def _settle_on_tail(self) -> None:
+        """After the layout a new scroll range needed: if the cursor still follows the tail, show it."""
+        self._laid_out = True
+        if self.follow and self.scroll_y != self.max_scroll_y:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
 
     def _prefetch(self, height: int) -> None:
         """Read the block the next page in either direction needs before the cursor gets there, off the UI
