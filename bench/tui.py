@@ -13,7 +13,11 @@ Run by hand, never in the test suite::
    driver, a scripted answer streamed at 100 tokens/s (a token ~4 characters, one delta every 10 ms) for
    ~6 s while a key is posted to the input every 40 ms (as the terminal driver posts it). Three clocks:
    every frame (``Screen._on_timer_update``: layout, then compositing the changed regions), each key's
-   time until the input holds it, and the event loop's lag (a 5 ms sleeper's lateness).
+   time until the input holds it, and the event loop's lag (a 5 ms sleeper's lateness); also how many
+   garbage collections ran while it streamed and the longest (a full one can stall a frame by tens of ms).
+Both figures move with the machine's load (2 shared cores): each part reports the 1-minute load average
+it started at.
+
 3. **Event log at 1M events** (targets: open + jump to end <= 0.5 s; page move <= 16 ms median): T2's
    measurement, :func:`life_tui.tui.event_log_bench.measure`, on a journal built once in ``--work``.
 """
@@ -22,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -47,6 +53,7 @@ def first_paint(runs: int = 5) -> dict[str, Any]:
     if not tmux_available():
         return {"skipped": "tmux is not installed"}
     exe = Path(sys.executable).parent / "life-tui"
+    load = os.getloadavg()[0]
     times: list[float] = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
@@ -68,6 +75,7 @@ def first_paint(runs: int = 5) -> dict[str, Any]:
     return {
         "runs_s": [round(t, 3) for t in times],
         "median_s": round(median, 3),
+        "load_average_1m": round(load, 2),
         "target_s": PAINT_TARGET_S,
         "ok": median <= PAINT_TARGET_S,
     }
@@ -103,7 +111,16 @@ async def stream_while_typing(seconds: float = 6.0) -> dict[str, Any]:
             Screen._on_timer_update = timed_frame  # type: ignore[method-assign]
             lags: list[float] = []
             keys: list[float] = []
+            collections: list[tuple[int, float]] = []
+            """(generation, milliseconds) of each garbage collection while the answer streams."""
             stop = asyncio.Event()
+            collecting: dict[str, float] = {}
+
+            def on_collection(phase: str, info: dict[str, int]) -> None:
+                if phase == "start":
+                    collecting["at"] = time.perf_counter()
+                elif "at" in collecting and not stop.is_set():
+                    collections.append((info["generation"], (time.perf_counter() - collecting["at"]) * 1000))
 
             async def probe() -> None:
                 while not stop.is_set():
@@ -117,6 +134,8 @@ async def stream_while_typing(seconds: float = 6.0) -> dict[str, Any]:
                     await pilot.pause()
                     prompt = app.query_one(PromptInput)
                     app.start_turn("stream please")
+                    load = os.getloadavg()[0]
+                    gc.callbacks.append(on_collection)
                     prober = asyncio.create_task(probe())
                     typed = 0
                     began = time.perf_counter()
@@ -136,6 +155,8 @@ async def stream_while_typing(seconds: float = 6.0) -> dict[str, Any]:
                     typed_ok = len(prompt.text) == typed
             finally:
                 Screen._on_timer_update = original  # type: ignore[method-assign]
+                if on_collection in gc.callbacks:
+                    gc.callbacks.remove(on_collection)
     worst_paint = max(paints) if paints else 0.0
     worst_lag = max(lags) if lags else 0.0
     return {
@@ -151,6 +172,10 @@ async def stream_while_typing(seconds: float = 6.0) -> dict[str, Any]:
         "key_to_input_max_ms": round(max(keys), 2) if keys else None,
         "loop_lag_p99_ms": round(sorted(lags)[int(len(lags) * 0.99)], 2) if lags else None,
         "loop_lag_max_ms": round(worst_lag, 2),
+        "gc_collections": len(collections),
+        "gc_full_collections": sum(1 for generation, _ in collections if generation == 2),
+        "gc_longest_ms": round(max((ms for _, ms in collections), default=0.0), 2),
+        "load_average_1m": round(load, 2),
         "target_ms": FRAME_TARGET_MS,
         "ok": worst_paint <= FRAME_TARGET_MS and typed_ok,
     }
