@@ -115,10 +115,16 @@ async def test_pane_follows_new_events_while_on_the_tail(tmp_path: Path) -> None
             pane.reset([], branch_context(rig.journal, session.session_id, "main"))
             await session.submit("turn 2")
             pane.apply(rig.journal.read(session.session_id, "main", after=head))
-            await pilot.pause()
             assert pane.rows.selected_seq == rig.journal.head(session.session_id, "main")
-            last = pane.rows.render_line(pane.rows.scrollable_content_region.height - 1).text
-            assert "run.finished" in last
+
+            def last() -> str:
+                return pane.rows.render_line(pane.rows.scrollable_content_region.height - 1).text
+
+            for _ in range(20):  # the view settles on the tail once the grown scroll range is laid out
+                await pilot.pause()
+                if "run.finished" in last():
+                    break
+            assert "run.finished" in last()
 
 
 async def test_filter_by_kind_and_text_through_the_input(tmp_path: Path) -> None:
