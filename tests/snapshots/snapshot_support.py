@@ -88,15 +88,17 @@ def first_run_app() -> LifeApp:
     return LifeApp(Launch(opener=None, settings=Settings(), not_configured_hint=FIRST_RUN_HINT))
 
 
-async def quiesce(pilot: Pilot[None], *, tries: int = 60) -> None:
-    """Stop the cursors blinking, take the toasts away, then wait until two screenshots in a row are the same.
+async def quiesce(pilot: Pilot[None], *, tries: int = 60, still: int = 3) -> None:
+    """Stop the cursors blinking, take the toasts away, then wait until ``still`` screenshots in a row, 50 ms
+    apart, are the same.
 
     Panes catch up on their own schedule (a scroll to the end, a virtualised block loaded, a card that
-    learns its output's size), so a fixed number of pauses would sometimes photograph the screen half way.
-    Toasts leave after a few seconds of wall time, so a slow run would photograph fewer of them.
+    learns its output's size), so a fixed number of pauses would sometimes photograph the screen half way;
+    two equal screenshots were once not enough on a loaded machine (a tool card caught before its output's
+    size). Toasts leave after a few seconds of wall time, so a slow run would photograph fewer of them.
     """
     app = pilot.app
-    before, previous = "", ""
+    before, previous, same = "", "", 0
     for _ in range(tries):
         for widget in app.screen.query("Input, TextArea"):
             widget.cursor_blink = False  # type: ignore[attr-defined]
@@ -105,8 +107,11 @@ async def quiesce(pilot: Pilot[None], *, tries: int = 60) -> None:
         await pilot.wait_for_scheduled_animations()
         shot = app.export_screenshot()
         if shot == previous:
-            return
-        before, previous = previous, shot
+            same += 1
+            if same + 1 >= still:
+                return
+            continue
+        before, previous, same = previous, shot, 0
     raise AssertionError(f"the screen never settled; its last change:\n{screen_change(before, previous)}")
 
 
@@ -136,9 +141,9 @@ async def settle(pilot: Pilot[None]) -> None:
     head = session.journal.head(session.session_id, session.branch)
     assert await app.bridge.wait_until(head), f"the bridge never delivered event {head}"
     await quiesce(pilot)
-    # The event log sometimes keeps its cursor on the last row without scrolling there (its scroll_to runs
-    # before the new virtual size is laid out), so the same session snapshots at the top or at the tail.
-    # Until that is fixed in event_log.py, take it to the tail the way the End key does.
+    # An event log that was hidden (display: none, as at 80×24 until F2) while events arrived keeps its
+    # cursor on the last row but shows its top once it is shown. Until event_log.py scrolls to the cursor
+    # when it is shown again, take it to the tail the way the End key does.
     for rows in app.screen.query("EventRows"):
         await rows.run_action("last")
     await quiesce(pilot)
