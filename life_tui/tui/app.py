@@ -108,6 +108,8 @@ class LifeApp(App[None]):
         self.launch = launch
         self.settings = launch.settings
         self.session: Session | None = None
+        self.queued_prompt: str | None = None
+        """A message typed before the first session finished opening."""
         self.bridge = RuntimeBridge(self)
         self.turn: asyncio.Task[Any] | None = None
         self.live_paused = False
@@ -197,6 +199,9 @@ class LifeApp(App[None]):
         self.run_worker(self.bridge.follow(session), group="bridge", exclusive=True, name="bridge")
         self.refresh_wallet()
         self.collector.start()  # once the workstation is up: start-up is frozen, full collections wait
+        if self.queued_prompt is not None:
+            prompt, self.queued_prompt = self.queued_prompt, None
+            self.start_turn(prompt)
 
     def on_unmount(self) -> None:
         self.collector.stop()
@@ -282,8 +287,9 @@ class LifeApp(App[None]):
 
     def start_turn(self, prompt: str) -> None:
         session = self.session
-        if session is None:
-            self.notify("no session is open yet", severity="warning")
+        if session is None:  # typed while the session is still opening: sent as soon as it is open
+            self.queued_prompt = prompt
+            self.notify("the session is opening: your message is sent as soon as it is open")
             return
         if session.running:
             self.notify("a turn is running: wait for it, or press Esc to cancel it", severity="warning")

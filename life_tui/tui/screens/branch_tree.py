@@ -89,8 +89,8 @@ class BranchTreeScreen(ModalScreen[str | None]):
             add(tree.root, root)
         tree.root.expand_all()
         tree.focus()
-        if shown is not None:
-            tree.move_cursor(shown)
+        if shown is not None:  # once the tree has laid out its lines (before that the move is lost)
+            self.call_after_refresh(tree.move_cursor, shown)
 
     @property
     def highlighted(self) -> str | None:
