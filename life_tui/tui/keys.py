@@ -41,11 +41,10 @@ APP_KEYS: tuple[KeySpec, ...] = (
     KeySpec("toggle-events", "f2", "toggle_pane('events')", "Event log"),
     KeySpec("toggle-vitals", "f3", "toggle_pane('vitals')", "Vitals"),
     KeySpec("toggle-chat", "f4", "toggle_pane('chat')", "Chat", show=False),
-    # Priority: the prompt's text area binds F6/F7 itself (select line / all), which would hide these.
-    KeySpec("replay", "f5", "replay", "Replay", priority=True),
-    KeySpec("branch-tree", "f6", "branch_tree", "Branches", priority=True),
-    KeySpec("sessions", "f7", "sessions", "Sessions", priority=True),
-    KeySpec("compare", "f8", "compare", "Compare", show=False, priority=True),
+    KeySpec("replay", "f5", "replay", "Replay"),
+    KeySpec("branch-tree", "f6", "branch_tree", "Branches"),  # the prompt hands F6/F7 on (prompt_input.py)
+    KeySpec("sessions", "f7", "sessions", "Sessions"),
+    KeySpec("compare", "f8", "compare", "Compare", show=False),
     KeySpec("fullscreen", "f11", "fullscreen", "Full screen"),
     KeySpec("next-theme", "f9", "next_theme", "Theme", show=False),
 )

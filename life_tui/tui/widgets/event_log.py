@@ -57,7 +57,7 @@ class EventRows(ScrollView, can_focus=True):
     """The rows themselves; the pane around it owns the filter and the status line."""
 
     DEFAULT_CSS = """
-    EventRows { background: $surface; }
+    EventRows { background: $surface; overflow-x: hidden; }
     EventRows > .event-rows--cursor { background: $accent 40%; text-style: bold; }
     EventRows > .event-rows--inherited { color: $text-muted; }
     EventRows > .event-rows--kind { color: $secondary; }
@@ -163,20 +163,6 @@ class EventRows(ScrollView, can_focus=True):
         seq = self.selected_seq
         if changed and seq is not None:
             self.post_message(EventSelected(seq))
-
-    def on_show(self) -> None:
-        """Revealed (a pane toggled back, a tab shown): its rows grew while hidden, so bring the cursor
-        into view again once the new size is laid out."""
-        self.call_after_refresh(self._scroll_to_cursor)
-
-    def _scroll_to_cursor(self) -> None:
-        if self.follow:
-            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
-            return
-        height = max(self.scrollable_content_region.height, 1)
-        top = int(self.scroll_y)
-        if self.cursor < top or self.cursor >= top + height:
-            self.scroll_to(y=max(self.cursor - height // 2, 0), animate=False, immediate=True)
 
     def _settle_on_tail(self) -> None:
         """After the layout a new scroll range needed: if the cursor still follows the tail, show it."""

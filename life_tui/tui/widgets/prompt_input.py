@@ -13,9 +13,11 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
@@ -50,6 +52,13 @@ def common_prefix(words: Sequence[str]) -> str:
 
 class PromptArea(TextArea):
     """The editable area: Enter submits instead of inserting a newline (see the module docstring)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # TextArea selects a line / everything on F6 / F7; here they stay the app's (branches, sessions),
+        # which the prompt would otherwise hide whenever it has focus (almost always).
+        Binding("f6", "app.branch_tree", show=False),
+        Binding("f7", "app.sessions", show=False),
+    ]
 
     @dataclass
     class Send(Message):
