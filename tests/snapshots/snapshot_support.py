@@ -140,6 +140,7 @@ async def settle(pilot: Pilot[None]) -> None:
         await app.turn
     head = session.journal.head(session.session_id, session.branch)
     assert await app.bridge.wait_until(head), f"the bridge never delivered event {head}"
+    await _finish_background_reads(app)
     await quiesce(pilot)
     # An event log that was hidden (display: none, as at 80×24 until F2) while events arrived keeps its
     # cursor on the last row but shows its top once it is shown. Until event_log.py scrolls to the cursor
@@ -147,6 +148,19 @@ async def settle(pilot: Pilot[None]) -> None:
     for rows in app.screen.query("EventRows"):
         await rows.run_action("last")
     await quiesce(pilot)
+
+
+BACKGROUND_READS = frozenset({"wallet", "event-log-prefetch", "event-log-filter", "rewind"})
+
+
+async def _finish_background_reads(app: LifeApp) -> None:
+    """Wait for the workers that read off the UI thread and then redraw a pane (the global wallet view,
+    the event log's blocks, a rewind's plan): on a loaded machine they can land after the screen first looks still."""
+    for _ in range(3):  # a finished read may start the next one (a finance event refreshes the wallet)
+        pending = [w for w in app.workers if w.group in BACKGROUND_READS and not w.is_finished]
+        if not pending:
+            return
+        await app.workers.wait_for_complete(pending)
 
 
 async def converse(pilot: Pilot[None], prompt: str) -> None:
