@@ -57,6 +57,7 @@ from life_tui.tui.widgets.traces import TracesPane
 from life_tui.tui.widgets.wallet import WalletPane
 
 if TYPE_CHECKING:
+    from life_tui.finance.view import WalletView
     from life_tui.runtime.session import Session
 
 # Start-up budget (issue 6: first frame <= 0.7 s): the runtime's Session, the slash-command table and the
@@ -246,9 +247,13 @@ class LifeApp(App[None]):
             pane.reset(events, ctx)
 
     def on_events_reset(self, message: EventsReset) -> None:
+        if not self.is_running:  # shutting down: the panes are being removed
+            return
         self.reset_panes(message.events)
 
     def on_events_stored(self, message: EventsStored) -> None:
+        if not self.is_running:  # a batch the bridge posted as the app began to shut down: panes are going
+            return
         if self.live_paused:
             self.held_events.extend(message.events)
             return
@@ -269,10 +274,22 @@ class LifeApp(App[None]):
         except LifeError as exc:
             self.call_from_thread(self.notify, f"the wallet could not be read: {exc}", severity="warning")
             return
-        self.call_from_thread(self.query_one(WalletPane).show_wallet, view)
+        if not self.is_running:  # shutting down: the pane may already be gone
+            return
+        try:
+            self.call_from_thread(self._show_wallet, view)
+        except RuntimeError:  # the app stopped while the wallet was read
+            if self.is_running:
+                raise
+
+    def _show_wallet(self, view: WalletView) -> None:
+        if self.is_running:
+            self.query_one(WalletPane).show_wallet(view)
 
     @on(EventSelected)
     def _event_selected(self, message: EventSelected) -> None:
+        if not self.is_running:  # the event log follows a late batch while the app shuts down
+            return
         self.query_one(TracesPane).select_seq(message.seq)  # the traces pane shows the selected event's turn
 
     # --------------------------------------------------------------------------------------- turns
