@@ -591,7 +591,8 @@ class BudgetSet(Payload, frozen=True, kw_only=True, omit_defaults=True):
 class CostReserved(Payload, frozen=True, kw_only=True, omit_defaults=True):
     """The worst-case cost of a provider call, reserved before the call against the balance and every
     budget in force. ``balance_after_micro`` is the wallet balance less spend and reservations (absent when
-    unmetered); ``burn_per_hour_micro`` the recent burn rate. Settled or released by ``reservation_id``."""
+    unmetered); ``burn_per_hour_micro`` the recent burn rate. Settled or released by ``reservation_id``.
+    ``purpose`` is what the call is for: ``model_call`` (the agent loop's) or ``judge:<name>`` (an LLM judge's)."""
 
     reservation_id: str
     amount_micro: int
@@ -606,7 +607,7 @@ class CostReserved(Payload, frozen=True, kw_only=True, omit_defaults=True):
 class CostSettled(Payload, frozen=True, kw_only=True, omit_defaults=True):
     """A reservation settled at the call's actual cost, billed from the provider's reported usage
     (``estimated`` when usage was not reported, ``priced`` false when the model's price was unknown and the
-    conservative rate was used). ``task_id`` attributes the spend to a task."""
+    conservative rate was used). ``task_id`` attributes the spend to a task (a judge's call: ``judge:<name>``)."""
 
     reservation_id: str
     amount_micro: int
@@ -634,13 +635,15 @@ class CostReleased(Payload, frozen=True, kw_only=True, omit_defaults=True):
 @register("finance.refused", "Finance")
 class CostRefused(Payload, frozen=True, kw_only=True, omit_defaults=True):
     """A call was not made: reserving its worst-case cost would have gone over ``limit`` (``balance``,
-    ``session``, ``day``, ``invocation`` or ``run``)."""
+    ``session``, ``day``, ``invocation`` or ``run``). ``purpose`` is what the call was for, as in
+    ``finance.reserved`` (a judge's call: ``judge:<name>``)."""
 
     amount_micro: int
     limit: str
     available_micro: int
     model: str = ""
     reason: str = ""
+    purpose: str = "model_call"
 
 
 # ---------------------------------------------------------------------------------------- workspace

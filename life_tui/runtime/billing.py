@@ -6,6 +6,9 @@ loop never knows how balances and caps are kept. The worst case of a call is its
 comes from the provider's reported usage, priced by the price table (an unknown model at the
 conservative rate, flagged). Reservation payloads are recorded in the session before the call is made,
 so a crash in between is reconciled from the journal when the ledger reopens.
+
+:func:`reserve_call` and :func:`settle_call` are the two steps for any metered call; the LLM judges
+(``runtime.judging``) bill through them against the same ledger and caps as the loop's own calls.
 """
 
 from __future__ import annotations
@@ -118,3 +121,86 @@ def actual_micro(price: Price, known: bool, usage: Usage, recorded_usd: float | 
         cache_write_tokens=usage.cache_write_tokens,
     )
     return amount
+
+
+MODEL_CALL = "model_call"
+"""The purpose of the loop's own model calls (``CostReserved.purpose``'s default)."""
+
+
+def reserve_call(
+    ledger: Ledger,
+    provider: Provider,
+    price: Price,
+    *,
+    model: str,
+    input_tokens: int,
+    max_tokens: int,
+    thinking_budget: int | None,
+    session_id: str,
+    branch: str,
+    run_id: str | None,
+    invocation_id: str | None,
+    run_limit_micro: int | None,
+    now_us: int,
+    purpose: str = MODEL_CALL,
+) -> k.CostReserved | k.CostRefused | None:
+    """Ask ``ledger`` to reserve a call's worst case (what the loop does before each model call).
+
+    None when the call is free (a local or scripted model with no declared cost cannot overspend: nothing
+    is reserved or billed). Otherwise the ledger's answer, which the caller records durably in
+    ``session_id``/``branch`` (with ``run_id``) *before* making the call, and makes the call only if it is
+    a :class:`~life_tui.kernel.kinds.CostReserved`. ``purpose`` says what the call is for on both answers
+    (the ledger keeps amounts, not purposes, so naming it here changes nothing it counts)."""
+    declared = getattr(provider, "next_turn_cost_usd", None)
+    amount = call_worst_case_micro(
+        price,
+        input_tokens=input_tokens,
+        max_tokens=max_tokens,
+        thinking_budget=thinking_budget,
+        declared_usd=declared() if callable(declared) else None,
+    )
+    if amount == 0:
+        return None
+    answer = ledger.reserve(
+        session_id=session_id,
+        branch=branch,
+        run_id=run_id,
+        amount_micro=amount,
+        model=model,
+        invocation_id=invocation_id,
+        run_limit_micro=run_limit_micro,
+        now_us=now_us,
+    )
+    if answer.purpose != purpose:
+        answer = msgspec.structs.replace(answer, purpose=purpose)
+    return answer
+
+
+def settle_call(
+    ledger: Ledger,
+    reservation_id: str,
+    *,
+    model: str,
+    price: Price,
+    known: bool,
+    usage: Usage,
+    recorded_usd: float | None,
+    now_us: int,
+    estimated: bool = False,
+    task_id: str | None = None,
+) -> k.CostSettled:
+    """Settle a reservation at the call's actual cost (:func:`actual_micro` of the reported usage); the
+    caller records the settlement durably. ``task_id`` attributes the spend (the wallet's ``by_task``)."""
+    return ledger.settle(
+        reservation_id,
+        amount_micro=actual_micro(price, known, usage, recorded_usd),
+        model=model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_tokens=usage.cached_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        priced=known,
+        estimated=estimated,
+        task_id=task_id,
+        now_us=now_us,
+    )

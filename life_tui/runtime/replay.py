@@ -26,6 +26,7 @@ from life_tui.kernel import kinds as k
 from life_tui.kernel.event import Actor, Event
 from life_tui.kernel.kinds import decode_payload, payload_type
 from life_tui.runtime.approvals import ApprovalMode, Decision
+from life_tui.runtime.judging import judging_event
 from life_tui.runtime.loop import ApprovalAnswer, ApprovalRequest, RunLimits
 from life_tui.runtime.providers.base import Provider, ProviderError, ToolCall
 from life_tui.runtime.providers.replay import RecordedTurn, ReplayProvider, recorded_turns
@@ -44,6 +45,8 @@ TIMING_EVALUATORS = frozenset({"latency_outlier"})
 
 def comparable(event: Event) -> bool:
     if event.kind in STRUCTURAL_KINDS:
+        return False
+    if judging_event(event):  # LLM judges' verdicts and their billing are outside the runs replayed
         return False
     if event.kind == "autonomic.state_snapshot":  # informational, and full of timings (latency, uptime)
         return False
@@ -217,6 +220,8 @@ class RecordedLedger:
         self._settled: dict[str, k.CostSettled] = {}
         self._released: dict[str, k.CostReleased] = {}
         for e in events:
+            if judging_event(e):  # a judge's reservation was never the loop's answer
+                continue
             if e.kind in ("finance.reserved", "finance.refused"):
                 self._answers.append(decode_payload(e.kind, e.payload))
             elif e.kind == "finance.settled":

@@ -363,6 +363,16 @@ class Session:
         """Spend under an invocation cap recorded earlier (the headless run's fork continues its budget)."""
         self._invocation = invocation_id
 
+    @property
+    def ledger(self) -> Ledger:
+        """Where this session's calls are reserved and billed: the loop's, and the LLM judges' (runtime.judging)."""
+        return self._ledger
+
+    @property
+    def invocation_id(self) -> str | None:
+        """The invocation cap this session spends under (a headless ``--max-budget-usd``), if any."""
+        return self._invocation
+
     async def apply_configured_budgets(self) -> None:
         """The ``[budget] session_usd`` / ``daily_usd`` caps of the settings, recorded where they differ."""
         budget = self.options.settings.budget
