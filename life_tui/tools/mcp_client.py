@@ -16,6 +16,13 @@ it change notifications such as ``notifications/tools/list_changed`` arrive thro
 
 A stdio server's stderr goes to a private temporary file so a crash can be reported with its last lines
 (with the configured env and header values masked); the file is removed with the connection.
+
+A streamable HTTP server is reached through the SDK's transport with the configured headers on every
+request (POST, the GET event stream, the closing DELETE). The SDK turns an HTTP error into a bare JSON-RPC
+error ("Server returned an error response"), so a response hook keeps the status of the last failed POST:
+a refused handshake is reported as, say, ``HTTP 401 Unauthorized``. A server that no longer knows our
+session (it restarted, or expired the session: HTTP 404 to a request carrying ``Mcp-Session-Id``) leaves
+the connection unusable, so that marks it broken like a dead process, and the next use reconnects.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ if TYPE_CHECKING:
 STDERR_TAIL_LINES = 6
 STDERR_TAIL_CHARS = 600
 STOP_TIMEOUT_S = 10.0
+CAUSE_WAIT_S = 0.2
+"""How long a broken HTTP connection's report waits for the transport to end with its own error."""
 
 
 class McpServerError(LifeError):
@@ -121,6 +130,10 @@ class McpConnection:
         self._stop = asyncio.Event()
         self._owner: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
+        self._http_error: str | None = None
+        """The last failed POST's status (``HTTP 401 Unauthorized``); HTTP servers only."""
+        self._session_lost = False
+        """An HTTP server answered 404 to our session id: it forgot the session, every request will fail."""
         self.broken = False
 
     # ------------------------------------------------------------------------------ lifecycle
@@ -144,14 +157,18 @@ class McpConnection:
             ready.cancel()
         if self._client is not None:
             return
+        hint = f"check it with `life-tui mcp test {self.config.name}`"
         if self._owner.done():
-            why = f": {self._describe(self._failure)}" if self._failure else ""
-            reason = f"exited during start-up{why}"
+            why = self._http_error or (self._describe(self._failure) if self._failure else "")
+            reason = "exited during start-up" if self.config.transport == "stdio" else f"failed at {self.config.url}"
+            reason += f": {why}" if why else ""
+            if self._http_error and self._http_error.startswith(("HTTP 401", "HTTP 403")):
+                hint = f"check its url and headers (`life-tui mcp list`), then `life-tui mcp test {self.config.name}`"
         else:
             reason = f"did not finish its handshake within {self.config.startup_timeout:g} s"
         report = self._report(reason)  # before close() removes the stderr file
         await self.close()
-        raise McpServerError(report, hint=f"check it with `life-tui mcp test {self.config.name}`")
+        raise McpServerError(report, hint=hint)
 
     async def _own(self) -> None:
         from mcp import Client
@@ -175,12 +192,21 @@ class McpConnection:
 
         config = self.config
         if config.url:
-            return _http_transport(config.url, dict(config.headers))
+            return _http_transport(config.url, dict(config.headers), self._on_http_response)
         cwd = (self.workspace / config.cwd) if config.cwd else self.workspace
         params = StdioServerParameters(
             command=config.command or "", args=list(config.args), env=dict(config.env) or None, cwd=cwd
         )
         return stdio_client(params, errlog=self._stderr or sys.stderr)
+
+    async def _on_http_response(self, response: Any) -> None:
+        """Keep what the SDK's error messages drop: a failed POST's status, and a forgotten session."""
+        request = response.request
+        if request.method != "POST" or response.status_code < 400:
+            return
+        self._http_error = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+        if response.status_code == 404 and "mcp-session-id" in request.headers:
+            self._session_lost = True
 
     async def _on_message(self, message: Any) -> None:
         method = getattr(getattr(message, "root", message), "method", None)
@@ -188,10 +214,18 @@ class McpConnection:
             self._on_tools_changed()
 
     async def close(self) -> None:
-        """Leave the client (the SDK stops the child and its process group); bounded, never hangs."""
+        """Leave the client (the SDK stops the child and its process group); bounded, never hangs.
+
+        A connection still in its handshake is cancelled at once (the SDK's shutdown of a stdio child is
+        shielded from the cancellation): it is not waiting for the stop signal, so waiting for it to see
+        one would only spend the whole stop timeout.
+        """
         self._stop.set()
         owner = self._owner
-        if owner is not None and not owner.done():
+        if owner is not None and not owner.done() and not self._ready.is_set():
+            owner.cancel()
+            await asyncio.wait({owner}, timeout=STOP_TIMEOUT_S)
+        elif owner is not None and not owner.done():
             try:
                 await asyncio.wait_for(asyncio.shield(owner), STOP_TIMEOUT_S)
             except TimeoutError:
@@ -223,8 +257,16 @@ class McpConnection:
             return "; ".join(McpConnection._describe(e) for e in exc.exceptions)
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
-    def crash_report(self) -> str:
-        return self._report("stopped answering (the process exited or the connection closed)")
+    def crash_report(self, cause: str | None = None) -> str:
+        """Why the connection is unusable: the stdio child's stderr tail, or what the HTTP transport saw."""
+        if self.config.transport == "stdio":
+            return self._report("stopped answering (the process exited or the connection closed)")
+        owner = self._owner
+        if owner is not None and owner.done() and self._failure is not None:
+            cause = self._describe(self._failure)  # the transport's own error (say, the connection refused)
+        if self._session_lost:
+            cause = f"it no longer knows this session ({self._http_error}; the server restarted or expired it)"
+        return self._report(f"at {self.config.url} stopped answering" + (f": {cause}" if cause else ""))
 
     # ------------------------------------------------------------------------------ requests
     def _live(self) -> Client:
@@ -235,15 +277,19 @@ class McpConnection:
     async def _request(self, call: Callable[[Client], Awaitable[Any]]) -> Any:
         """One request; a closed connection marks this connection broken and raises McpServerError."""
         from mcp.shared.exceptions import MCPError
-        from mcp_types import CONNECTION_CLOSED
+        from mcp_types import CONNECTION_CLOSED, METHOD_NOT_FOUND
 
         client = self._live()
         try:
             return await call(client)
         except MCPError as exc:
-            if exc.code == CONNECTION_CLOSED:
+            if self._session_lost and exc.code == METHOD_NOT_FOUND:  # some servers say that with a 404 too
+                self._session_lost = False
+            if exc.code == CONNECTION_CLOSED or self._session_lost:
                 self.broken = True
-                raise McpServerError(self.crash_report()) from None
+                if self.config.transport == "http" and self._owner is not None:
+                    await asyncio.wait({self._owner}, timeout=CAUSE_WAIT_S)  # its error says more, if it ends
+                raise McpServerError(self.crash_report(exc.error.message)) from None
             raise McpServerError(f"MCP server {self.config.name!r} refused the request: {exc.error.message}") from None
         except (OSError, EOFError) as exc:
             self.broken = True
@@ -307,10 +353,15 @@ def _client_info() -> Any:
 
 
 @asynccontextmanager
-async def _http_transport(url: str, headers: dict[str, str]) -> AsyncIterator[Any]:
-    """Streamable HTTP with the configured headers (the SDK takes them through its own httpx2 client)."""
+async def _http_transport(
+    url: str, headers: dict[str, str], on_response: Callable[[Any], Awaitable[None]]
+) -> AsyncIterator[Any]:
+    """Streamable HTTP with the configured headers on every request (the SDK's httpx2 client, with its
+    default timeouts), and ``on_response`` called with every response before the SDK reads it."""
     from mcp.client.streamable_http import streamable_http_client
     from mcp.shared._httpx_utils import create_mcp_http_client
 
-    async with create_mcp_http_client(headers=headers) as http, streamable_http_client(url, http_client=http) as s:
-        yield s
+    http = create_mcp_http_client(headers=headers)
+    http.event_hooks["response"].append(on_response)
+    async with http, streamable_http_client(url, http_client=http) as streams:
+        yield streams
