@@ -84,7 +84,10 @@ class JournalOptions:
 
 
 @dataclass
-class _Group:
+class StagedBatch:
+    """Events stamped (seq, time, hash) and queued for the next WAL commit; durable once ``done`` without
+    ``error``. :meth:`Journal.stage_batch` hands one out, :meth:`Journal.commit` waits for it."""
+
     events: list[Event] = field(default_factory=list)
     encoded: list[bytes] = field(default_factory=list)
     done: bool = False
@@ -111,7 +114,7 @@ class Journal(JournalView):
         self._lock = threading.Lock()  # stamping and the pending queue
         self._flush_lock = threading.Lock()  # one WAL writer at a time
         self._maint_lock = threading.Lock()  # one seal or compaction at a time
-        self._pending: list[_Group] = []
+        self._pending: list[StagedBatch] = []
         self._pending_heads: dict[Key, tuple[int, str]] = {}
         self._failed: JournalError | None = None
         self._closed = False
@@ -296,6 +299,24 @@ class Journal(JournalView):
             return []
         return self._commit(self._submit([(session_id, branch, d, None) for d in drafts]))
 
+    def stage_batch(self, session_id: str, branch: str, drafts: Sequence[EventDraft]) -> StagedBatch:
+        """Stamp ``drafts`` and queue them for the next commit without waiting for the disk.
+
+        The events (with their seq, time and hash) are known at once; they are durable, and visible to
+        readers, only once :meth:`commit` (or any later commit, which writes everything staged before it)
+        has returned. For a writer that folds its own events as it makes them and waits for durability
+        only where it must, such as before a side effect (the runtime's event writer). Raises what
+        :meth:`append_batch` raises for a closed journal or a deleted branch.
+        """
+        if not drafts:
+            return StagedBatch(done=True)
+        return self._submit([(session_id, branch, d, None) for d in drafts])
+
+    def commit(self, staged: StagedBatch) -> list[Event]:
+        """Wait until ``staged`` is durable (writing it, with everything staged before it, if nobody has);
+        raises the write error if it could not be stored (then nothing staged after it was stored either)."""
+        return self._commit(staged)
+
     def _check_writable(self) -> None:
         if self._closed:
             raise JournalClosed("the journal is closed", hint="open it again")
@@ -305,8 +326,8 @@ class Journal(JournalView):
                 hint="close and reopen it; recovery keeps every acknowledged event",
             )
 
-    def _submit(self, items: list[tuple[str, str, EventDraft | Event, tuple[int, str] | None]]) -> _Group:
-        group = _Group()
+    def _submit(self, items: list[tuple[str, str, EventDraft | Event, tuple[int, str] | None]]) -> StagedBatch:
+        group = StagedBatch()
         with self._lock:
             self._check_writable()
             staged: dict[Key, tuple[int, str]] = {}
@@ -382,7 +403,7 @@ class Journal(JournalView):
         )
         return seal_event(event)
 
-    def _commit(self, group: _Group) -> list[Event]:
+    def _commit(self, group: StagedBatch) -> list[Event]:
         while not group.done:
             with self._flush_lock:
                 if self._still_pending(group):
@@ -395,11 +416,11 @@ class Journal(JournalView):
         return group.events
 
     @staticmethod
-    def _still_pending(group: _Group) -> bool:
+    def _still_pending(group: StagedBatch) -> bool:
         """Re-read ``done`` after taking the flush lock (another thread may have flushed the group)."""
         return not group.done
 
-    def _flush(self, batch: list[_Group]) -> None:
+    def _flush(self, batch: list[StagedBatch]) -> None:
         """Write pending groups as one frame and sync it (caller holds the flush lock)."""
         encoded = [e for g in batch for e in g.encoded]
         frame = wal.encode_frame(self._next_lsn, wal.encode_body(encoded))
@@ -437,7 +458,7 @@ class Journal(JournalView):
         self._failed = JournalFailed(f"{exc.strerror or exc} while writing {path.name}")
         return self._failed
 
-    def _fail_pending(self, batch: list[_Group], error: JournalError) -> None:
+    def _fail_pending(self, batch: list[StagedBatch], error: JournalError) -> None:
         """Fail ``batch`` and every group queued behind it (their seqs chained on the failed events)."""
         with self._lock:
             later, self._pending = self._pending, []

@@ -29,7 +29,7 @@ from life_tui.kernel.event import Actor, EventDraft
 from life_tui.kernel.ids import new_ulid
 from life_tui.kernel.state import BudgetState, OperatingMode, estimate_mode
 from life_tui.runtime.approvals import ApprovalPolicy, Decision, approval_id_for, arguments_hash
-from life_tui.runtime.billing import Ledger, actual_micro, call_worst_case_micro, resolve_price
+from life_tui.runtime.billing import Ledger, actual_micro, reserve_call, resolve_price, settle_call
 from life_tui.runtime.context import (
     CompiledContext,
     ContextBudgets,
@@ -302,9 +302,9 @@ class AgentLoop:
                 return RunOutcome(run_id=self._run_id, reason="final_answer", final_answer=response.text)
 
     async def _gate(self, ask: Callable[[], GateDecision]) -> GateDecision:
-        # Everything submitted is durable (and observed by the regulator) before it is asked, notes
+        # The regulator has observed everything submitted (the writer folds on submission), notes
         # included: its answer depends only on the events before it, as it will in a replay.
-        await self.d.writer.drain()
+        await self.d.writer.settle()
         try:
             decision = ask()
         except Exception as exc:
@@ -323,7 +323,7 @@ class AgentLoop:
 
     async def _after_tick(self) -> None:
         """The regulator's own events after a tick (evaluations, snapshots); its failure is recorded, not raised."""
-        await self.d.writer.drain()
+        await self.d.writer.settle()
         try:
             drafts = self.d.regulator.after_tick(self.d.state(), self.d.clock.now_us())
         except Exception as exc:
@@ -332,7 +332,7 @@ class AgentLoop:
                 actor=Actor.SYSTEM,
             )
             return
-        if drafts:  # durable with the next write the loop waits for (the next gate drains, the run's end settles)
+        if drafts:  # durable with the next write the loop waits for (a tool's start, the run's end)
             self.d.writer.submit(self._own(drafts))
 
     async def _compile(self, target_fraction: float | None = None) -> CompiledContext:
@@ -364,26 +364,23 @@ class AgentLoop:
         """Reserve the call's worst case; None when there is no ledger or the call is free. Sets ``_refused``."""
         if self.d.ledger is None:
             return None
-        declared = getattr(provider, "next_turn_cost_usd", None)
-        amount = call_worst_case_micro(
+        result = reserve_call(
+            self.d.ledger,
+            provider,
             price,
+            model=model,
             input_tokens=compiled.tokens,
             max_tokens=max_tokens,
             thinking_budget=self.d.thinking_budget,
-            declared_usd=declared() if callable(declared) else None,
-        )
-        if amount == 0:
-            return None  # a free call (a local or scripted model) cannot overspend: nothing to reserve or bill
-        result = self.d.ledger.reserve(
             session_id=self.d.writer.session_id,
             branch=self.d.writer.branch,
             run_id=self._run_id,
-            amount_micro=amount,
-            model=model,
             invocation_id=self.d.invocation_id(),
             run_limit_micro=to_micro(self._limits.cost_usd),  # the ledger counts the run's spend against it
             now_us=self.d.clock.now_us(),
         )
+        if result is None:
+            return None  # a free call (a local or scripted model) cannot overspend: nothing to reserve or bill
         await self._write(result, actor=Actor.SYSTEM)  # durable before the call is made
         if isinstance(result, k.CostRefused):
             self._refused = result
@@ -506,18 +503,16 @@ class AgentLoop:
         *,
         estimated: bool = False,
     ) -> k.CostSettled:
-        return ledger.settle(
+        return settle_call(
+            ledger,
             reservation,
-            amount_micro=actual_micro(price, known, usage, recorded_usd),
             model=model,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cached_tokens=usage.cached_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            priced=known,
-            estimated=estimated,
-            task_id=None,
+            price=price,
+            known=known,
+            usage=usage,
+            recorded_usd=recorded_usd,
             now_us=self.d.clock.now_us(),
+            estimated=estimated,
         )
 
     async def _tool(self, call: ToolCall, gate: GateDecision) -> None:

@@ -171,7 +171,7 @@ class Session:
             projection=HomeostasisProjection(context_window=options.settings.context.window)
         )
         self._prime_regulator()
-        self._writer = EventWriter(journal, session_id, branch, self._on_durable)
+        self._writer = EventWriter(journal, session_id, branch, self._on_written)
         self._approvals: dict[str, asyncio.Future[ApprovalAnswer]] = {}
         self._run: asyncio.Task[RunOutcome] | None = None
         self._project = load_project_instructions(workspace)
@@ -317,7 +317,8 @@ class Session:
         """The gating profile in force when the Autonomic regulator is in charge."""
         return self.regulator.profile if isinstance(self.regulator, AutonomicRegulator) else None
 
-    def _on_durable(self, events: list[Event]) -> None:
+    def _on_written(self, events: list[Event]) -> None:
+        """Fold events as the writer stamps them (before they are durable: see ``runtime/writer.py``)."""
         for e in events:
             self._state = self._projection.apply(self._state, e)
         self.regulator.observe(events)

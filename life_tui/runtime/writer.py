@@ -1,10 +1,17 @@
-"""The runtime's bridge to the journal: ordered, durable, group-committed writes from asyncio.
+"""The runtime's bridge to the journal: ordered writes from asyncio, folded at once, durable where it matters.
 
-The loop ``submit``s drafts without waiting (streamed deltas) or ``write``s and awaits them (everything it
-must know is stored before going on). One flusher task drains whatever is queued into a single
-``append_batch`` on a dedicated thread: one fsync for a burst of deltas, the event loop never blocked by
-disk I/O, and the order of submission is the order in the journal. ``on_events`` is called, in order,
-with every batch once it is durable (the Session folds its state there).
+The loop ``submit``s drafts without waiting or ``write``s and awaits their durability. Every draft is
+stamped by the journal (seq, time, hash) the moment it is submitted, on the event loop, and handed in
+order to ``on_events`` (the Session folds its state and its regulator observes there): so the state the
+loop reads always includes everything it wrote, without a round trip to the disk. One flusher task
+commits whatever is staged on a dedicated thread (one fsync for a burst of events; the event loop is never
+blocked by disk I/O); ``write`` returns once its events are durable, which the loop awaits only where it
+must (before a tool runs, before a metered model call, at the end of a run). The order of submission is
+the order in the journal, so any durable event has every event before it durable too: a decision
+recorded in the journal was taken on exactly the events recorded before it.
+
+If a commit fails the writer is failed: that write and everything submitted after it raise, and the
+session must be reopened (its folded state may include events that were not stored).
 """
 
 from __future__ import annotations
@@ -13,12 +20,8 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from life_tui.journal.store import Journal
+from life_tui.journal.store import Journal, StagedBatch
 from life_tui.kernel.event import Event, EventDraft
-
-# Kinds the loop's decisions never read back (its fold ignores them or the loop does not consult them):
-# they may ride along with the next durable write instead of costing an fsync of their own.
-NOTES = frozenset({"phase.entered", "assistant.text_delta", "assistant.reasoning_delta", "budget.updated"})
 
 
 class EventWriter:
@@ -29,37 +32,40 @@ class EventWriter:
         self.session_id = session_id
         self.branch = branch
         self._on_events = on_events
-        self._queue: list[tuple[list[EventDraft], asyncio.Future[list[Event]]]] = []
+        self._queue: list[tuple[StagedBatch, asyncio.Future[list[Event]]]] = []
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-writer")
         self._flusher: asyncio.Task[None] | None = None
         self._failed: BaseException | None = None
-        self._unsettled = 0
 
     def submit(self, drafts: list[EventDraft]) -> asyncio.Future[list[Event]]:
-        """Queue drafts; the future resolves with their events once durable (or with the write error)."""
+        """Stamp and fold ``drafts`` now; the future resolves with their events once durable (or with the
+        write error)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Event]] = loop.create_future()
         if self._failed is not None:
             future.set_exception(self._failed)
+            future.exception()  # mark retrieved: an unawaited note's future must not warn
             return future
-        self._queue.append((drafts, future))
-        self._unsettled += sum(1 for d in drafts if d.kind not in NOTES)
+        try:
+            staged = self.journal.stage_batch(self.session_id, self.branch, drafts)
+        except BaseException as exc:  # a closed journal, a deleted branch: nothing was staged
+            self._fail(exc)
+            future.set_exception(exc)
+            future.exception()
+            return future
+        self._on_events(staged.events)
+        self._queue.append((staged, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = loop.create_task(self._flush())
         return future
 
     async def write(self, *drafts: EventDraft) -> list[Event]:
-        # Shielded: a cancelled run still gets the events it asked for stored, in order.
+        """Submit and wait until durable. Shielded: a cancelled run still gets its events stored, in order."""
         return await asyncio.shield(self.submit(list(drafts)))
 
     async def settle(self) -> None:
-        """Wait until every submitted event that changes the folded state is durable (and folded).
-
-        The loop calls this before it reads the state, so its decisions depend only on what it wrote, in
-        order, never on thread timing; notes (phases, deltas, budget figures) do not force an fsync.
-        """
-        if self._unsettled:
-            await self.drain()
+        """Raise the write error if a commit failed. Everything submitted is already folded (it is stamped
+        and handed to ``on_events`` on submission), so a state read after this sees all of it."""
         if self._failed is not None:
             raise self._failed
 
@@ -68,30 +74,34 @@ class EventWriter:
         while self._flusher is not None and not self._flusher.done():
             await asyncio.shield(self._flusher)
 
+    def _fail(self, exc: BaseException) -> None:
+        self._failed = exc
+        for _, future in self._queue:
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: unawaited note futures must not warn
+        self._queue = []
+
+    def _commit(self, batch: list[StagedBatch]) -> None:
+        for staged in batch:  # the first commit usually writes them all (the journal commits in groups)
+            self.journal.commit(staged)
+
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
         while self._queue:
             batch, self._queue = self._queue, []
-            drafts = [d for ds, _ in batch for d in ds]
             try:
-                events = await loop.run_in_executor(
-                    self._executor, self.journal.append_batch, self.session_id, self.branch, drafts
-                )
+                await loop.run_in_executor(self._executor, self._commit, [staged for staged, _ in batch])
             except BaseException as exc:
-                self._failed = exc
-                for _, future in batch + self._queue:
+                for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
-                        future.exception()  # mark retrieved: unawaited delta futures must not warn
-                self._queue = []
+                        future.exception()
+                self._fail(exc)
                 return
-            self._unsettled -= sum(1 for d in drafts if d.kind not in NOTES)
-            self._on_events(events)
-            start = 0
-            for ds, future in batch:
+            for staged, future in batch:
                 if not future.done():
-                    future.set_result(events[start : start + len(ds)])
-                start += len(ds)
+                    future.set_result(staged.events)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -95,7 +95,9 @@ async def test_an_earlier_run_judged_by_another_provider(rig: RuntimeRig) -> Non
     second = await session.submit("Capital of Italy?")
     judge_model = ScriptedProvider(Script(model="judge-model", turns=[reply(DONE, cost=0.0042)]))
 
-    results = await judge_run(session, first.run_id[:10], judges=["task_completion"], provider=judge_model)
+    # Run ids are monotonic ULIDs: two quick runs may share their millisecond (the first 10 characters).
+    prefix = next(first.run_id[:n] for n in range(8, 27) if not second.run_id.startswith(first.run_id[:n]))
+    results = await judge_run(session, prefix, judges=["task_completion"], provider=judge_model)
 
     assert [(r.evaluator, r.target_run_id, r.model) for r in results] == [
         ("task_completion", first.run_id, "judge-model")
