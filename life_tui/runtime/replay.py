@@ -265,16 +265,43 @@ def _error_turns(turns: list[RecordedTurn], events: list[Event]) -> list[Recorde
     return out
 
 
-class _RecordedProvider(ReplayProvider):
-    """Plays the recorded provider: its name and model per run, its answers and its failures."""
+def _declared_costs(events: list[Event]) -> list[float | None]:
+    """Per model-call attempt (each ``provider`` phase), what the recording reserved for it, in dollars
+    (None: nothing, the call was free). A replayed model declares these, so the loop asks the recorded
+    ledger at exactly the calls it asked in the recording, even for a model the price table makes free (a
+    scripted turn that declared its cost)."""
+    costs: list[float | None] = []
+    for e in events:
+        if e.kind == "phase.entered" and e.payload_dict().get("phase") == "provider":
+            costs.append(None)
+        elif e.kind in ("finance.reserved", "finance.refused") and not judging_event(e) and costs and costs[-1] is None:
+            costs[-1] = int(e.payload_dict().get("amount_micro", 0)) / 1_000_000
+    return costs
 
-    def __init__(self, items: list[RecordedTurn | ProviderError], identities: list[tuple[str, str]]) -> None:
+
+class _RecordedProvider(ReplayProvider):
+    """Plays the recorded provider: its name and model per run, its answers and its failures, and the cost
+    it declared (reserved) before each call."""
+
+    def __init__(
+        self,
+        items: list[RecordedTurn | ProviderError],
+        identities: list[tuple[str, str]],
+        declared: list[float | None] | None = None,
+    ) -> None:
         super().__init__([t for t in items if isinstance(t, RecordedTurn)])
         self._items = items
         self._i = 0
         self._identities = identities or [("replay", self.model)]
         self._run = -1
         self.name, self.model = self._identities[0]
+        self._declared = declared or []
+        self._attempt = 0
+
+    def next_turn_cost_usd(self) -> float | None:
+        """What the recording reserved before this call (the loop asks once per call, before making it)."""
+        attempt, self._attempt = self._attempt, self._attempt + 1
+        return self._declared[attempt] if attempt < len(self._declared) else None
 
     def next_run(self) -> None:
         self._run = min(self._run + 1, len(self._identities) - 1)
@@ -342,7 +369,9 @@ async def replay_branch(
         (str(d.get("provider")), str(d.get("model") or ""))
         for d in (e.payload_dict() for e in recorded if e.kind == "run.started")
     ]
-    provider = _RecordedProvider(_error_turns(recorded_turns(recorded), recorded), identities)
+    provider = _RecordedProvider(
+        _error_turns(recorded_turns(recorded), recorded), identities, _declared_costs(recorded)
+    )
     journal = Journal.open(scratch / "journal", options=JournalOptions(background=False))
     try:
         session = await Session.create(

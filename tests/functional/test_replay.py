@@ -182,3 +182,36 @@ def test_the_replay_command_reports_reproduction_and_divergence(recorded_cli: tu
     )
     assert bad.returncode == ExitCode.DIVERGED, bad.stderr
     assert bad.stdout.startswith("first divergence at recorded event #") and "changed" in bad.stdout
+
+
+async def test_a_session_billed_by_declared_costs_replays_its_reservations(tmp_path: Path) -> None:
+    """A scripted model that declares what each turn costs is billed (reserved, then settled) like a hosted
+    one; its replay must ask the recorded ledger at the same calls, free ones included, and match."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "a.txt").write_text("alpha\n")
+    journal = Journal.open(tmp_path / "journal", options=JournalOptions(background=False))
+    script = Script(
+        model="scripted",
+        turns=[
+            ScriptedTurn(
+                text="Reading.", tool_calls=[ScriptedCall(name="read_file", arguments={"path": "a.txt"})], cost_usd=0.02
+            ),
+            ScriptedTurn(
+                text="Free step.", tool_calls=[ScriptedCall(name="read_file", arguments={"path": "a.txt", "offset": 1})]
+            ),
+            ScriptedTurn(text="Done.", cost_usd=0.01),
+        ],
+    )
+    options = SessionOptions(approval_mode=ApprovalMode.AUTO)
+    session = await Session.create(
+        journal, name="billed", workspace=workspace, provider=ScriptedProvider(script), options=options
+    )
+    outcome = await session.submit("read it")
+    await session.close()
+    assert outcome.reason == "final_answer"
+    kinds = [e.kind for e in journal.read(session.session_id)]
+    assert kinds.count("finance.reserved") == 2 and kinds.count("finance.settled") == 2
+    report = await replay_branch(journal, session.session_id)
+    assert report.ok, report.divergence
+    journal.close()
