@@ -50,6 +50,8 @@ def judge(
     else:
         typer.echo(_text(report))
     evaluations = report["evaluations"]
+    if evaluations and all(e["refused"] for e in evaluations):
+        raise typer.Exit(ExitCode.BUDGET_EXHAUSTED)  # no verdict because no judge could be paid for
     if evaluations and all(e["error"] for e in evaluations):
         raise typer.Exit(ExitCode.ERROR)
 
@@ -101,6 +103,8 @@ async def _judge(
 
 
 def _row(result: JudgeEvaluation) -> dict[str, Any]:
+    from life_tui.runtime.judging import was_refused  # the runtime is imported lazily (start-up time)
+
     return {
         "judge": result.evaluator,
         "scores": result.scores,
@@ -110,6 +114,7 @@ def _row(result: JudgeEvaluation) -> dict[str, Any]:
         "cost_usd": result.cost_usd,
         "duration_ms": result.duration_ms,
         "error": result.error,
+        "refused": was_refused(result),
     }
 
 

@@ -82,7 +82,13 @@ def describe(view: WalletView) -> list[str]:
     lines.append(f"runway       {runway}")
     lines.append("budgets" + ("      none (`life-tui wallet budget --day USD`)" if not view.budgets else ""))
     lines.extend(f"  {_budget_line(b)}" for b in view.budgets)
-    for title, table in (("by session", view.by_session), ("by branch", view.by_branch), ("by model", view.by_model)):
+    tables = (
+        ("by session", view.by_session),
+        ("by branch", view.by_branch),
+        ("by model", view.by_model),
+        ("by task", view.by_task),
+    )
+    for title, table in tables:
         if table:
             lines.append(title)
             lines.extend(f"  {key:<40} {money(amount)}" for key, amount in sorted(table.items(), key=lambda kv: -kv[1]))

@@ -63,14 +63,23 @@ def judge_purpose(name: str) -> str:
     return f"judge:{name}"
 
 
+REFUSED_PREFIX = "not run: "
+"""How a verdict's ``error`` starts when the ledger refused the judge's call (see :func:`was_refused`)."""
+
+
 def refusal_message(refused: k.CostRefused) -> str:
     """Why a judge was not run: what the call may cost, what the cap that refused it leaves, what to do."""
     cap = "wallet balance" if refused.limit == "balance" else f"{refused.limit} budget"
     hint = LIMIT_HINTS.get(refused.limit, "raise that cap")
     return (
-        f"not run: the judge's call may cost ${to_usd(refused.amount_micro):.6f} and the {cap} leaves "
+        f"{REFUSED_PREFIX}the judge's call may cost ${to_usd(refused.amount_micro):.6f} and the {cap} leaves "
         f"${to_usd(max(refused.available_micro, 0)):.6f} ({hint})"
     )
+
+
+def was_refused(result: k.JudgeEvaluation) -> bool:
+    """Whether ``result`` records a judge the ledger would not pay for (rather than a failed verdict)."""
+    return bool(result.error and result.error.startswith(REFUSED_PREFIX))
 
 
 class ProviderJudgeModel:
@@ -363,6 +372,7 @@ async def judge_run(
 __all__ = [
     "KNOWLEDGE_TOOLS",
     "LIMIT_HINTS",
+    "REFUSED_PREFIX",
     "ProviderJudgeModel",
     "find_run",
     "judge_purpose",
@@ -372,4 +382,5 @@ __all__ = [
     "read_turn",
     "refusal_message",
     "transcript",
+    "was_refused",
 ]

@@ -339,10 +339,14 @@ def test_the_judge_command_bills_the_judges_and_reports_a_refusal(tmp_path: Path
     assert first["evaluations"][0]["error"] is None and first["evaluations"][0]["cost_usd"] == 0.002
     wallet: dict[str, Any] = json.loads(life("wallet", "--json", cwd=ws).stdout)
     assert wallet["spent_micro"] == 3_000 and wallet["by_task"] == {"judge:task_completion": 2_000}
+    plain = life("wallet", cwd=ws).stdout.splitlines()
+    assert plain[plain.index("by task") + 1].split() == ["judge:task_completion", "$0.002000"]
 
     sid = first["session_id"]
     life("wallet", "budget", "--session", sid, "0.004", cwd=ws)  # $0.003 spent: $0.001 left
-    refused = life("judge", "-j", "task_completion", "--provider", judge_model, cwd=ws, expect=ExitCode.ERROR)
+    refused = life(
+        "judge", "-j", "task_completion", "--provider", judge_model, cwd=ws, expect=ExitCode.BUDGET_EXHAUSTED
+    )
     (row,) = [line.split(maxsplit=1) for line in refused.stdout.splitlines() if "task_completion" in line]
     assert row[1] == (
         "error: not run: the judge's call may cost $0.002000 and the session budget leaves $0.001000 "
