@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import blake3
 import msgspec
@@ -100,31 +101,66 @@ def fold(
     save_after: int = 1_000,
 ) -> FoldResult[S]:
     """The projection's state at the branch head, resuming from the best snapshot available."""
+    result: FoldResult[S] = fold_many(
+        view, [projection], session_id, branch, snapshots=snapshots, save_after=save_after
+    )[0]
+    return result
+
+
+def fold_many(
+    view: JournalView,
+    projections: Sequence[Projection[Any]],
+    session_id: str,
+    branch: str = "main",
+    *,
+    snapshots: SnapshotStore | None = None,
+    save_after: int = 1_000,
+) -> list[FoldResult[Any]]:
+    """Several projections' states at the branch head in one read of the branch (a session opening folds
+    its conversation and its homeostasis together), each resuming from its own best snapshot."""
     store = snapshots if snapshots is not None else SnapshotStore(view.layout.snapshots)
     info = view.branch(session_id, branch)
-    state, seq, from_snapshot = projection.initial(), 0, None
+    starts = [_resume(view, store, p, session_id, branch, info.head) for p in projections]
+    states = [state for state, _ in starts]
+    seqs = [seq for _, seq in starts]
+    folded = [0] * len(projections)
+    for chunk in view.iter_chunks(session_id, branch, after=min(seqs, default=0), through=info.head):
+        if not chunk:
+            continue
+        for i, projection in enumerate(projections):
+            events = chunk if chunk[0].seq > seqs[i] else [e for e in chunk if e.seq > seqs[i]]
+            state = states[i]
+            for event in events:
+                state = projection.apply(state, event)
+            states[i] = state
+            folded[i] += len(events)
+            seqs[i] = max(seqs[i], chunk[-1].seq)
+    results: list[FoldResult[Any]] = []
+    for i, projection in enumerate(projections):
+        seq = seqs[i]
+        if folded[i] >= save_after and seq > 0:
+            with contextlib.suppress(OSError):
+                store.save(session_id, branch, projection, states[i], seq, view.hash_at(session_id, branch, seq))
+        results.append(FoldResult(states[i], seq, starts[i][1] or None, folded[i]))
+    return results
+
+
+def _resume(
+    view: JournalView, store: SnapshotStore, projection: Projection[S], session_id: str, branch: str, head: int
+) -> tuple[S, int]:
+    """Where folding ``projection`` starts: the newest valid snapshot on the branch's lineage, or nothing."""
     candidates = [(name, lo, hi) for name, lo, hi in reversed(view.ancestry(session_id, branch))]
     for name, _lo, hi in candidates:
         loaded = store.load(session_id, name, projection)
         if loaded is None:
             continue
         snap_state, snap_seq, snap_hash = loaded
-        if snap_seq > min(hi, info.head) or snap_seq <= 0:
+        if snap_seq > min(hi, head) or snap_seq <= 0:
             continue
         try:
             if view.hash_at(session_id, branch, snap_seq) != snap_hash:
                 continue
         except NotFound:
             continue
-        state, seq, from_snapshot = snap_state, snap_seq, snap_seq
-        break
-    folded = 0
-    for chunk in view.iter_chunks(session_id, branch, after=seq, through=info.head):
-        for event in chunk:
-            state = projection.apply(state, event)
-        folded += len(chunk)
-        seq = chunk[-1].seq if chunk else seq
-    if folded >= save_after and seq > 0:
-        with contextlib.suppress(OSError):
-            store.save(session_id, branch, projection, state, seq, view.hash_at(session_id, branch, seq))
-    return FoldResult(state, seq, from_snapshot, folded)
+        return snap_state, snap_seq
+    return projection.initial(), 0

@@ -23,7 +23,7 @@ from life_tui.homeostasis.fold import HomeostasisProjection
 from life_tui.homeostasis.state import GatingProfile, HomeostaticState
 from life_tui.journal.blobs import BlobStore
 from life_tui.journal.catalog import MAIN
-from life_tui.journal.snapshots import fold
+from life_tui.journal.snapshots import fold, fold_many
 from life_tui.journal.store import Journal
 from life_tui.journal.subscribe import Subscription
 from life_tui.kernel import kinds as k
@@ -162,7 +162,6 @@ class Session:
         self.clock = options.clock or journal.clock or SystemClock()
         self.tools = options.tools or _registry()
         self._projection = ConversationProjection()
-        self._state = fold(journal, self._projection, session_id, branch).state
         self.mcp: McpBridge | None = None
         """The MCP servers' tools in this session's registry (None: no server configured)."""
         self._ledger = options.ledger or LazyLedger(lambda: wallet_for(journal, self.clock))
@@ -170,7 +169,7 @@ class Session:
         self.regulator = options.regulator or AutonomicRegulator(
             projection=HomeostasisProjection(context_window=options.settings.context.window)
         )
-        self._prime_regulator()
+        self._fold_branch()
         self._writer = EventWriter(journal, session_id, branch, self._on_written)
         self._approvals: dict[str, asyncio.Future[ApprovalAnswer]] = {}
         self._run: asyncio.Task[RunOutcome] | None = None
@@ -299,11 +298,17 @@ class Session:
         drafts.append(EventDraft(kind=finished.KIND, payload=finished, actor=Actor.SYSTEM, run_id=run.run_id))
         await self._writer.write(*drafts)
 
-    def _prime_regulator(self) -> None:
-        """Give the regulator the branch's history: a reopened session keeps its modes, rulings and streaks."""
+    def _fold_branch(self) -> None:
+        """The conversation state, and the regulator's view of the branch's history (a reopened session keeps
+        its modes, rulings and streaks), folded in one read of the branch (each from its snapshot)."""
         if isinstance(self.regulator, AutonomicRegulator):
-            self.regulator.resume(fold(self.journal, self.regulator.projection, self.session_id, self.branch).state)
+            conversation, homeostasis = fold_many(
+                self.journal, [self._projection, self.regulator.projection], self.session_id, self.branch
+            )
+            self._state: ConversationState = conversation.state
+            self.regulator.resume(homeostasis.state)
         else:
+            self._state = fold(self.journal, self._projection, self.session_id, self.branch).state
             self.regulator.observe(self.journal.read(self.session_id, self.branch))
 
     # -------------------------------------------------------------------------------- state access

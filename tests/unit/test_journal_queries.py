@@ -12,7 +12,7 @@ import pytest
 from life_tui.errors import BlobCorrupt, Conflict, InvalidInput, JournalCorrupt, NotFound
 from life_tui.journal import Journal, JournalOptions, JournalReader
 from life_tui.journal.blobs import BlobStore
-from life_tui.journal.snapshots import SnapshotStore, fold
+from life_tui.journal.snapshots import SnapshotStore, fold, fold_many
 from life_tui.journal.sql import SqlSession
 from life_tui.journal.transfer import export_session, import_file, plan_import, read_jsonl
 from life_tui.journal.verify import verify_journal
@@ -136,6 +136,29 @@ def test_fold_resumes_from_a_snapshot_and_stays_correct(tmp_path: Path) -> None:
     j.fork(sid, "main", 100, "early")
     early = fold(j, KindCounter(), sid, "early", snapshots=store)
     assert early.from_snapshot is None and early.state == dict(Counter(e.kind for e in j.read(sid, "early")))
+    j.close()
+
+
+class SeqSum(KindCounter):
+    name = "seq-sum"
+
+    def apply(self, state: dict[str, int], event: Event) -> dict[str, int]:
+        state["sum"] = state.get("sum", 0) + event.seq
+        return state
+
+
+def test_fold_many_reads_once_and_resumes_each_projection_from_its_own_snapshot(tmp_path: Path) -> None:
+    j = _open(tmp_path / "j")
+    sid = j.create_session("long").session_id
+    j.append_batch(sid, "main", [_reply(i) for i in range(300)])
+    store = SnapshotStore(tmp_path / "snaps")
+    fold(j, KindCounter(), sid, snapshots=store, save_after=100)  # only the kind counter has a snapshot (301)
+    j.append_batch(sid, "main", [_reply(i) for i in range(50)])
+    kinds, sums = fold_many(j, [KindCounter(), SeqSum()], sid, snapshots=store, save_after=10_000)
+    assert (kinds.from_snapshot, kinds.folded, sums.from_snapshot, sums.folded) == (301, 50, None, 351)
+    assert kinds.state == fold(j, KindCounter(), sid, snapshots=SnapshotStore(tmp_path / "none")).state
+    assert sums.state == {"sum": sum(range(1, 352))} and kinds.seq == sums.seq == 351
+    assert fold_many(j, [], sid) == []
     j.close()
 
 
