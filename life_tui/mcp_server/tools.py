@@ -1,13 +1,14 @@
 """The workstation's registry tools, called by an MCP client, gated and journaled as inside the app.
 
-A call from a client goes through the same steps as a model's call in the agent loop: argument validation
-against the tool's schema, the approval policy (rules, mode, session grants), the regulator's tool gate,
-then the registry's run with the same ``ToolContext`` (FsPolicy's workspace and protected paths, the
-sandbox's unsandboxed choice, the blob store). The journal gets the same events a loop call gets:
-``tool.call_requested`` (actor agent, ``agent_id`` ``mcp:<client>``), then ``tool.call_started`` before
-anything runs, then ``tool.call_completed`` with the tool's effects, or ``tool.call_failed``. An approval
-that needs a person is recorded as requested and denied by policy (nobody can answer it over MCP) unless
-the server runs in ``auto`` mode. The client is answered only once the outcome is durable.
+A call from a client goes through the same steps as a model's call in the agent loop: argument
+validation against the tool's schema, the active skill's allowed tools, the approval policy (rules,
+mode, session grants), the regulator's tool gate, then the registry's run with the same ``ToolContext``
+(FsPolicy's workspace and protected paths, the sandbox's unsandboxed choice, the blob store). The
+journal gets the same events a loop call gets: ``tool.call_requested`` (actor agent, ``agent_id``
+``mcp:<client>``), then ``tool.call_started`` before anything runs, then ``tool.call_completed`` with
+the tool's effects, or ``tool.call_failed``. An approval that needs a person is recorded as requested
+and denied by policy (nobody can answer it over MCP) unless the server runs in ``auto`` mode. The
+client is answered only once the outcome is durable.
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ class ToolBridge:
             session.tools.validate(name, arguments)
         except LifeError as exc:
             return await self._refuse(call_id, name, f"invalid arguments: {exc}", requested)
+        skill = session.state.skill  # an active skill narrows the tools, for a client as for the model
+        if skill is not None and not skill.allows(name):
+            allowed = ", ".join(skill.allowed_tools or []) or "none"
+            error = f"{name} is not available while the skill {skill.name!r} is active (it allows: {allowed})"
+            return await self._refuse(call_id, name, error, requested)
         decision, why = session.policy().decide(name, read_only=spec.annotations.read_only, capabilities=capabilities)
         if decision is Decision.DENY:
             return await self._refuse(call_id, name, f"not allowed: {why}", requested)
