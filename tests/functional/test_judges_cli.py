@@ -5,28 +5,14 @@ ones."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.cli import life
 
 from life_tui.errors import ExitCode
 from life_tui.journal import JournalReader
-
-EXE = Path(sys.executable).with_name("life-tui")
-PROVIDER_ENV = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LIFE_PROVIDER", "LIFE_MODEL", "LIFE_DEBUG")
-
-
-def life(*args: str, cwd: Path, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
-    proc = subprocess.run(  # noqa: PLW1510 - checked below
-        [str(EXE), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL
-    )
-    assert proc.returncode == expect, f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
-    return proc
 
 
 def scripted(path: Path, *texts: str, model: str = "judge-model") -> str:

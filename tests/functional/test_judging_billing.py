@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.cli import life
 from fakes.rig import RuntimeRig, open_rig
 
 from life_tui.errors import Conflict, ExitCode
@@ -311,17 +309,6 @@ async def test_a_replay_of_the_runs_leaves_the_billed_judges_out(rig: RuntimeRig
 
 
 # ----------------------------------------------------------------------------------------- the CLI
-EXE = Path(sys.executable).with_name("life-tui")
-PROVIDER_ENV = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LIFE_PROVIDER", "LIFE_MODEL", "LIFE_DEBUG")
-
-
-def life(*args: str, cwd: Path, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_ENV}
-    proc = subprocess.run(  # noqa: PLW1510 - checked below
-        [str(EXE), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL
-    )
-    assert proc.returncode == expect, f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
-    return proc
 
 
 def script(path: Path, *turns: tuple[str, float]) -> str:
