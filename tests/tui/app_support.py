@@ -7,7 +7,7 @@ has caught up, so tests assert on what the journal holds, never on timing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 
 from fakes.rig import RuntimeRig, open_rig
 from textual.pilot import Pilot
+from waits import DEADLINE_S, until
 
 from life_tui.runtime.config import Settings
 from life_tui.runtime.providers.scripted import ScriptedCall, ScriptedTurn
@@ -34,15 +35,22 @@ class Workstation:
     pilot: Pilot[None]
 
     async def settle(self) -> None:
-        """Wait for the running turn, for the bridge to post every stored event, and for the screen."""
+        """Wait for the running turn, for the bridge to post every stored event, and for the screen.
+
+        It waits on the session the app shows now: after a key that switches or forks, first wait
+        (:meth:`until`) for the app to show the new one."""
         app = self.app
         session = app.session or self.session
         if app.turn is not None:
             await app.turn
         head = session.journal.head(session.session_id, session.branch)
-        assert await app.bridge.wait_until(head), f"the bridge never delivered event {head}"
+        assert await app.bridge.wait_until(head, timeout=DEADLINE_S), f"the bridge never delivered event {head}"
         await self.pilot.pause()
         await self.pilot.pause()
+
+    async def until(self, condition: Callable[[], object], what: str) -> None:
+        """Pause until ``condition()`` holds (see :func:`waits.until`)."""
+        await until(self.pilot, condition, what)
 
     def kinds(self) -> list[str]:
         session = self.app.session or self.session
@@ -67,6 +75,6 @@ async def workstation(
         app = LifeApp(Launch(opener=opener, settings=settings or Settings()))
         async with app.run_test(size=size) as pilot:
             ws = Workstation(rig, session, app, pilot)
-            assert await app.bridge.wait_until(0)
+            assert await app.bridge.wait_until(0, timeout=DEADLINE_S)
             await pilot.pause()
             yield ws

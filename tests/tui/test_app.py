@@ -46,13 +46,13 @@ def _writes_then_answers() -> list[ScriptedTurn]:
 async def test_an_approval_is_answered_inline_and_recorded(tmp_path: Path) -> None:
     async with workstation(tmp_path, *_writes_then_answers(), files={"notes.md": "v1\n"}) as ws:
         await ws.pilot.press(*"write notes", "enter")
-        for _ in range(200):  # until the card's prompt is on screen and focused (no fixed sleep)
-            await ws.pilot.pause()
+
+        def prompt_focused() -> bool:
             prompts = ws.app.query_one(ChatPane).open_prompts()
-            if prompts and ws.app.focused is prompts[0]:
-                break
-        else:
-            raise AssertionError("the approval prompt never got the focus")
+            return bool(prompts) and ws.app.focused is prompts[0]
+
+        await ws.until(prompt_focused, "the approval prompt to get the focus")
+        prompts = ws.app.query_one(ChatPane).open_prompts()
         shown = " ".join(str(s.render()) for s in prompts[0].query(Static))
         assert '"path": "notes.md"' in shown and '"content": "v2\\n"' in shown
         await ws.pilot.press("y")
@@ -72,10 +72,7 @@ async def test_an_approval_is_answered_inline_and_recorded(tmp_path: Path) -> No
 async def test_a_denied_call_is_not_run(tmp_path: Path) -> None:
     async with workstation(tmp_path, *_writes_then_answers(), files={"notes.md": "v1\n"}) as ws:
         await ws.pilot.press(*"write notes", "enter")
-        for _ in range(200):
-            await ws.pilot.pause()
-            if ws.app.query_one(ChatPane).open_prompts():
-                break
+        await ws.until(lambda: ws.app.query_one(ChatPane).open_prompts(), "the approval prompt")
         ws.app.query_one(ChatPane).open_prompts()[0].focus()
         await ws.pilot.press("n")
         await ws.settle()
@@ -91,14 +88,10 @@ async def test_slash_commands_switch_theme_branch_and_report_cost(tmp_path: Path
         await ws.pilot.press(*"first", "enter")
         await ws.settle()
         await ws.pilot.press(*"/theme light", "enter")
-        await ws.pilot.pause()
-        assert app.theme == "life-light"
+        await ws.until(lambda: app.theme == "life-light", "/theme light to switch the theme")
         head = ws.session.journal.head(ws.session.session_id, "main")
         await ws.pilot.press(*f"/branch {head}", "enter")
-        for _ in range(100):
-            await ws.pilot.pause()
-            if app.session is not None and app.session.branch == "fork-1":
-                break
+        await ws.until(lambda: app.session is not None and app.session.branch == "fork-1", "the fork to be shown")
         await ws.settle()
         assert app.query_one(StatusBar).context.branch == "fork-1"
         await ws.pilot.press(*"second", "enter")
@@ -109,9 +102,11 @@ async def test_slash_commands_switch_theme_branch_and_report_cost(tmp_path: Path
         assert texts == ["one", "on the fork"]  # the fork shows the inherited turn and its own
         await ws.pilot.press(*"/cost", "enter")
         await ws.pilot.press(*"/nonsense", "enter")
-        await ws.pilot.pause()
-        shown = [str(n.message) for n in app._notifications]
-        assert any("$0.5000" in m for m in shown) and any("unknown command /nonsense" in m for m in shown)
+
+        def told(text: str) -> bool:
+            return any(text in str(n.message) for n in app._notifications)
+
+        await ws.until(lambda: told("$0.5000") and told("unknown command /nonsense"), "both commands' notes")
 
 
 async def test_the_help_screen_lists_remapped_keys_and_the_palette_every_action(tmp_path: Path) -> None:
@@ -123,14 +118,13 @@ async def test_the_help_screen_lists_remapped_keys_and_the_palette_every_action(
         await ws.pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
         await ws.pilot.press("f5")
-        await ws.pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
+        await ws.until(lambda: isinstance(app.screen, HelpScreen), "the help screen")
         table = app.screen.query_one("#help-keys", DataTable)
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert ("app", "F5", "Help") in [tuple(r) for r in rows]
         assert any(r[2] == "Approve once" for r in rows) or any(r[1] == "Ctrl+Q" for r in rows)
         await ws.pilot.press("escape")
-        await ws.pilot.pause()
+        await ws.until(lambda: not isinstance(app.screen, HelpScreen), "the help screen to close")
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Quit", "Help", "Event log", "Vitals", "Full screen", "/theme", "/branch", "/replay"} <= titles
 
@@ -140,24 +134,19 @@ async def test_narrow_terminals_show_the_chat_and_toggle_panes(tmp_path: Path) -
         app = ws.app
         assert app.query_one("#side").has_class("-hidden")
         await ws.pilot.press("f2")
-        await ws.pilot.pause()
-        assert not app.query_one("#side").has_class("-hidden") and app.query_one("#vitals").has_class("-hidden")
+        await ws.until(lambda: not app.query_one("#side").has_class("-hidden"), "F2 to show the side column")
+        assert app.query_one("#vitals").has_class("-hidden")
         await ws.pilot.press("f11")
-        await ws.pilot.pause()
-        assert app.screen.maximized is app.query_one("#chat-column")
+        await ws.until(lambda: app.screen.maximized is app.query_one("#chat-column"), "F11 to maximise the chat")
         await ws.pilot.press("f11")
-        await ws.pilot.pause()
-        assert app.screen.maximized is None
+        await ws.until(lambda: app.screen.maximized is None, "F11 to restore the layout")
 
 
 async def test_ctrl_q_cancels_the_turn_and_leaves_the_journal_consistent(tmp_path: Path) -> None:
     slow = ScriptedTurn(text="x" * 400, chunk_chars=2, delay_ms=20)
     async with workstation(tmp_path, slow) as ws:
         await ws.pilot.press(*"go", "enter")
-        for _ in range(200):
-            await ws.pilot.pause()
-            if "assistant.text_delta" in ws.kinds():
-                break
+        await ws.until(lambda: "assistant.text_delta" in ws.kinds(), "the answer to start streaming")
         await ws.pilot.press("ctrl+q")
         await ws.pilot.pause()
         assert ws.app.session is None and not ws.session.running

@@ -25,13 +25,11 @@ async def test_history_keys_work_with_the_prompt_focused(tmp_path: Path) -> None
         ws.app.query_one(PromptInput).focus_input()
         await ws.pilot.pause()
         await ws.pilot.press("f6")
-        await ws.pilot.pause()
-        assert isinstance(ws.app.screen, BranchTreeScreen)
+        await ws.until(lambda: isinstance(ws.app.screen, BranchTreeScreen), "F6 to open the branch tree")
         await ws.pilot.press("escape")
-        await ws.pilot.pause()
+        await ws.until(lambda: not isinstance(ws.app.screen, BranchTreeScreen), "the branch tree to close")
         await ws.pilot.press("f7")
-        await ws.pilot.pause()
-        assert isinstance(ws.app.screen, SessionPickerScreen)
+        await ws.until(lambda: isinstance(ws.app.screen, SessionPickerScreen), "F7 to open the session picker")
 
 
 async def test_the_branch_tree_opens_on_the_branch_being_shown(tmp_path: Path) -> None:
@@ -42,10 +40,10 @@ async def test_the_branch_tree_opens_on_the_branch_being_shown(tmp_path: Path) -
         await ws.app.open_session(ws.session.session_id, "side")
         await ws.settle()
         await ws.app.run_action("branch_tree")
-        for _ in range(5):
-            await ws.pilot.pause()
         screen = ws.app.screen
-        assert isinstance(screen, BranchTreeScreen) and screen.highlighted == "side"
+        assert isinstance(screen, BranchTreeScreen)
+        # The cursor moves to the shown branch once the tree has laid out its lines (after a refresh).
+        await ws.until(lambda: screen.highlighted == "side", "the tree's cursor on the shown branch")
 
 
 async def test_a_message_typed_while_the_session_opens_is_sent_when_it_is_open(tmp_path: Path) -> None:

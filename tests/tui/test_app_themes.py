@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fakes.rig import RuntimeRig, open_rig
+from waits import until
 
 from life_tui.runtime.session import Session
 from life_tui.tui.app import Launch, LifeApp
@@ -59,11 +60,8 @@ async def test_first_run_offers_the_scripted_demo(tmp_path: Path) -> None:
 
         app = LifeApp(Launch(opener=None, not_configured_hint="set ANTHROPIC_API_KEY", demo_opener=demo))
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause()
-            assert isinstance(app.screen, FirstRunScreen)
+            # Pushed once the modules deferred past the first frame have loaded (on a thread: slow under load).
+            await until(pilot, lambda: isinstance(app.screen, FirstRunScreen), "the first-run screen")
             await pilot.press("enter")
-            for _ in range(100):
-                await pilot.pause()
-                if app.session is not None:
-                    break
+            await until(pilot, lambda: app.session is not None, "the demo session to open")
             assert opened and app.session is opened[0]

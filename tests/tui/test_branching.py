@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from history_support import Host, recorded_session
 from textual.widgets import Static, Tree
+from waits import until
 
 from life_tui.kernel.event import Event
 from life_tui.runtime.providers.scripted import Script, ScriptedProvider, ScriptedTurn
@@ -80,8 +81,7 @@ async def test_branch_tree_lists_branches_and_enter_switches(tmp_path: Path) -> 
             chosen = screen.highlighted
             assert chosen in ("alt", "early")
             await pilot.press("enter")
-            await pilot.pause()
-            assert results == [chosen]
+            await until(pilot, lambda: results == [chosen], "the tree to close with the chosen branch")
             assert [m.branch for m in host.seen_of(BranchSwitchRequested)] == [chosen]
 
 

@@ -28,10 +28,10 @@ async def test_b_in_the_event_log_branches_there_and_continues_on_the_fork(tmp_p
         await ws.pilot.press("home", "down", "down")
         assert rows.selected_seq == 3
         await ws.pilot.press("b")
-        await ws.pilot.pause()
+        await ws.until(lambda: ws.app.session is not None and ws.app.session.branch != "main", "the fork to be shown")
         await ws.settle()
         session = ws.app.session
-        assert session is not None and session.branch != "main"
+        assert session is not None
         info = ws.rig.journal.branch(session.session_id, session.branch)
         assert (info.parent, info.fork_seq) == ("main", 3)
         assert ws.app.query_one(EventLogPane).rows.inherited_through == 3
@@ -46,9 +46,8 @@ async def test_branch_tree_switches_and_compare_opens(tmp_path: Path) -> None:
         await ws.pilot.pause()
         assert isinstance(ws.app.screen, BranchTreeScreen)
         await ws.pilot.press("down", "enter")
-        await ws.pilot.pause()
+        await ws.until(lambda: ws.app.session is not None and ws.app.session.branch == "side", "the switch to side")
         await ws.settle()
-        assert ws.app.session is not None and ws.app.session.branch == "side"
         await ws.app.run_action("compare")
         await ws.pilot.pause()
         screen = ws.app.screen
@@ -64,9 +63,8 @@ async def test_sessions_picker_opens_another_session(tmp_path: Path) -> None:
         await ws.pilot.pause()
         assert isinstance(ws.app.screen, SessionPickerScreen)
         await ws.pilot.press(*"elsewhere", "enter")
-        await ws.pilot.pause()
+        await ws.until(lambda: ws.app.session is not None and ws.app.session.session_id == other, "the other session")
         await ws.settle()
-        assert ws.app.session is not None and ws.app.session.session_id == other
 
 
 async def test_rewind_from_the_event_log_with_confirmation(tmp_path: Path) -> None:
@@ -85,10 +83,8 @@ async def test_rewind_from_the_event_log_with_confirmation(tmp_path: Path) -> No
         await ws.pilot.pause()
         screen = ws.app.screen
         assert isinstance(screen, RewindScreen)
-        for _ in range(200):  # the plan is worked out in a worker (the bridge's worker never completes)
-            if screen.plan is not None:
-                break
-            await ws.pilot.pause(0.01)
+        # The plan is worked out in a worker (not waited for as a group: the bridge's worker never completes).
+        await ws.until(lambda: screen.plan is not None, "the rewind plan")
         assert screen.plan is not None and [c.path for c in screen.plan.changes] == ["README.md"]
         assert (ws.rig.workspace / "README.md").read_text() == "changed\n"  # nothing before confirming
         await ws.pilot.press("y")

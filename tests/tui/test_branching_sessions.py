@@ -8,6 +8,7 @@ from pathlib import Path
 from fakes.rig import RuntimeRig, open_rig
 from history_support import Host
 from textual.widgets import Input
+from waits import until
 
 from life_tui.tui.messages import SessionOpenRequested
 from life_tui.tui.screens.sessions import SessionPickerScreen
@@ -28,25 +29,28 @@ async def test_picker_searches_by_name_id_and_workspace_and_opens(tmp_path: Path
             assert [s.session_id for s in screen.shown] == [gamma, beta, alpha]  # most recent first
             assert isinstance(host.focused, Input)
 
+            def shows(*ids: str) -> bool:
+                return [s.session_id for s in screen.shown] == list(ids)
+
+            # Each search runs when the input's Changed message reaches the screen (a hop after the key).
             await pilot.press(*"project")
-            assert [s.session_id for s in screen.shown] == [beta, alpha]
+            await until(pilot, lambda: shows(beta, alpha), "the search 'project'")
             await pilot.press(*" -a")
-            assert [s.session_id for s in screen.shown] == [alpha]
+            await until(pilot, lambda: shows(alpha), "the search 'project -a'")
 
             screen.query_one(Input).value = ""
+            await until(pilot, lambda: shows(gamma, beta, alpha), "the cleared search")
             await pilot.press(*gamma[-6:].lower())  # part of the id, any case
-            assert [s.session_id for s in screen.shown] == [gamma]
+            await until(pilot, lambda: shows(gamma), "the search by part of the id")
 
             screen.query_one(Input).value = "docs"
-            await pilot.pause()
-            assert [s.session_id for s in screen.shown] == [beta]
+            await until(pilot, lambda: shows(beta), "the search 'docs'")
             screen.query_one(Input).value = ""
-            await pilot.pause()
+            await until(pilot, lambda: shows(gamma, beta, alpha), "the cleared search")
             await pilot.press("down")
             assert screen.highlighted == beta
             await pilot.press("enter")
-            await pilot.pause()
-            assert results == [beta]
+            await until(pilot, lambda: results == [beta], "the picker to close with beta")
             assert [m.session_id for m in host.seen_of(SessionOpenRequested)] == [beta]
 
 
@@ -57,10 +61,11 @@ async def test_picker_with_no_match_opens_nothing(tmp_path: Path) -> None:
         async with host.run_test(size=(120, 24), message_hook=host.seen.append) as pilot:
             screen = SessionPickerScreen(rig.journal)
             await host.push_screen(screen)
-            await pilot.press(*"nothing-like-this", "enter")
+            await pilot.press(*"nothing-like-this")
+            await until(pilot, lambda: screen.shown == [], "the search to match nothing")
+            await pilot.press("enter")
             await pilot.pause()
-            assert screen.shown == [] and host.screen is screen
+            assert host.screen is screen
             assert host.seen_of(SessionOpenRequested) == []
             await pilot.press("escape")
-            await pilot.pause()
-            assert host.screen is not screen
+            await until(pilot, lambda: host.screen is not screen, "Esc to close the picker")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from history_support import Host, recorded_session
 from textual.widgets import Input
+from waits import until
 
 from life_tui.kernel.event import Event, encode_payload
 from life_tui.tui.branching import branch_context
@@ -92,7 +93,11 @@ async def test_pane_shows_the_branch_follows_the_tail_and_posts_selection(tmp_pa
             rows.focus()
             await pilot.press("up", "up")
             assert rows.selected_seq == head - 2 and not rows.follow
-            assert [m.seq for m in host.seen_of(EventSelected)][-2:] == [head - 1, head - 2]
+
+            def selections() -> list[int]:
+                return [m.seq for m in host.seen_of(EventSelected)][-2:]
+
+            await until(pilot, lambda: selections() == [head - 1, head - 2], "both moves' EventSelected")
             # New events while not following: the cursor stays where the user put it.
             await session.submit("turn 2")
             pane.apply(rig.journal.read(session.session_id, "main", after=head))
@@ -120,11 +125,8 @@ async def test_pane_follows_new_events_while_on_the_tail(tmp_path: Path) -> None
             def last() -> str:
                 return pane.rows.render_line(pane.rows.scrollable_content_region.height - 1).text
 
-            for _ in range(20):  # the view settles on the tail once the grown scroll range is laid out
-                await pilot.pause()
-                if "run.finished" in last():
-                    break
-            assert "run.finished" in last()
+            # The view settles on the tail once the grown scroll range is laid out.
+            await until(pilot, lambda: "run.finished" in last(), "the last row to show run.finished")
 
 
 async def test_filter_by_kind_and_text_through_the_input(tmp_path: Path) -> None:
@@ -137,8 +139,8 @@ async def test_filter_by_kind_and_text_through_the_input(tmp_path: Path) -> None
             await pilot.press("slash")
             assert isinstance(host.focused, Input)
             await pilot.press(*"kind:file.written", "enter")
-            await host.workers.wait_for_complete()
-            await pilot.pause()
+            # Enter reaches the pane as the input's Submitted message, which starts the index's worker.
+            await until(pilot, lambda: pane.filter.active and not pane.indexing, "the filter's index")
             written = [e.seq for e in rig.journal.read(session.session_id, "main") if e.kind == "file.written"]
             assert len(written) == 2 and pane.rows.window.rows == 2
             assert pane.rows.selected_seq == written[-1]

@@ -9,6 +9,7 @@ from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import Static
 from vitals_support import EventMaker, context
+from waits import until
 
 from life_tui.kernel.event import Event
 from life_tui.tui.widgets.event_log import EventLogPane, EventRows
@@ -23,11 +24,9 @@ async def test_a_branch_longer_than_the_view_opens_on_its_last_row() -> None:
     pane = EventLogPane()
     async with Host(pane).run_test(size=(90, 16)) as pilot:
         pane.reset(events(maker, 60), context())  # first overflow: the scrollbar arrives with the next layout
-        await pilot.pause()
-        await pilot.pause()
         rows = pane.query_one(EventRows)
+        await until(pilot, lambda: rows.scroll_y == rows.max_scroll_y > 0, "the view to settle on the tail")
         assert rows.selected_seq == 60 and rows.follow
-        assert rows.scroll_y == rows.max_scroll_y > 0
         last = rows.render_line(rows.scrollable_content_region.height - 1).text
         assert last.lstrip().startswith("60 ")
 
@@ -37,9 +36,9 @@ async def test_live_rows_keep_the_tail_in_view_without_a_layout() -> None:
     pane = EventLogPane()
     async with Host(pane).run_test(size=(90, 16)) as pilot:
         pane.reset(events(maker, 60), context())
-        await pilot.pause()
-        await pilot.pause()
         rows = pane.query_one(EventRows)
+        # Measure from a view that has had its layout (the scrollbar) and settled on the tail.
+        await until(pilot, lambda: rows.scroll_y == rows.max_scroll_y > 0, "the view to settle on the tail")
         status = pane.query_one("#event-log-status", Static)
         layouts: list[str] = []
         for widget in (rows, status):

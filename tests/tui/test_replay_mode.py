@@ -13,6 +13,7 @@ import msgspec
 from history_support import Host, recorded_session
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from waits import until
 
 from life_tui.kernel.event import Event
 from life_tui.tui.branching import branch_at, branch_context
@@ -111,9 +112,8 @@ async def test_keys_step_back_and_jump_with_every_pane_at_the_point(tmp_path: Pa
             await pilot.press("left")
             assert host.fold.shown == events[:3] and log.window.head == 3 and host.fold.resets == 2
             await pilot.press("g", *"12", "enter")
-            await pilot.pause()
-            assert host.cursor.seq == 12 and host.fold.shown == events[:12]
-            assert host.focused is bar
+            await until(pilot, lambda: host.cursor.seq == 12 and host.focused is bar, "the jump to event 12")
+            assert host.fold.shown == events[:12]
             await pilot.press("end")
             assert host.fold.shown == events and log.window.head == events[-1].seq
             await pilot.press("home")
@@ -137,12 +137,9 @@ async def test_play_pause_and_speed(tmp_path: Path) -> None:
             for _ in SPEEDS:
                 await pilot.press("plus")
             assert bar.speed == SPEEDS[-1]
-            for _ in range(100):
-                await asyncio.sleep(0.02)
-                if host.cursor.at_end:
-                    break
+            await until(pilot, lambda: host.cursor.at_end, "playback to reach the end")
             await pilot.pause()
-            assert host.cursor.at_end and not bar.playing  # stops at the end by itself
+            assert not bar.playing  # stops at the end by itself
             assert host.fold.shown == events
             await pilot.press("minus", "minus", "minus", "minus", "minus", "minus", "minus")
             await pilot.press("space")  # at the end, play starts over
@@ -183,8 +180,11 @@ async def test_continue_live_forks_at_the_replay_point(tmp_path: Path) -> None:
         async with host.run_test(size=(140, 30), message_hook=host.seen.append) as pilot:
             await pilot.pause()
             await pilot.press("g", *str(end_of_turn_1), "enter")
+            bar = host.query_one(ReplayBar)
+            # "c" must reach the bar, not the jump field: wait for the jump and the focus back on the bar.
+            await until(pilot, lambda: host.cursor.seq == end_of_turn_1 and host.focused is bar, "the jump")
             await pilot.press("c")
-            await pilot.pause()
+            await until(pilot, lambda: host.seen_of(BranchAtRequested), "continue live's BranchAtRequested")
             closed = host.seen_of(ReplayBar.Closed)
             assert [m.seq for m in closed] == [end_of_turn_1]
             requested = host.seen_of(BranchAtRequested)
@@ -203,6 +203,6 @@ async def test_escape_leaves_replay(tmp_path: Path) -> None:
         async with host.run_test(size=(140, 30), message_hook=host.seen.append) as pilot:
             await pilot.pause()
             await pilot.press("right", "escape")
-            await pilot.pause()
+            await until(pilot, lambda: host.seen_of(ReplayBar.Closed), "Esc's ReplayBar.Closed")
             assert [m.seq for m in host.seen_of(ReplayBar.Closed)] == [2]
             assert host.seen_of(BranchAtRequested) == []

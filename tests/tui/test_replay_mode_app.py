@@ -21,20 +21,18 @@ async def test_replay_steps_every_pane_and_escape_returns_live(tmp_path: Path) -
         await ws.settle()
         head = ws.rig.journal.head(ws.session.session_id, "main")
         await ws.app.run_action("replay")
-        await ws.pilot.pause()
         bar = ws.app.query_one(f"#{REPLAY_BAR_ID}", ReplayBar)
-        assert ws.app.live_paused and ws.app.focused is bar
+        await ws.until(lambda: ws.app.focused is bar, "the replay bar to take the focus")
+        assert ws.app.live_paused
         rows = ws.app.query_one(EventLogPane).rows
         assert rows.window.head == 1
         await ws.pilot.press("right", "right")
         assert bar.cursor.seq == 3 and rows.window.head == 3 and rows.selected_seq == 3
         await ws.pilot.press("g", *"8", "enter")
-        await ws.pilot.pause()
-        assert rows.window.head == 8
+        await ws.until(lambda: rows.window.head == 8, "the jump to event 8")
         await ws.pilot.press("escape")
-        await ws.pilot.pause()
+        await ws.until(lambda: not ws.app.query(f"#{REPLAY_BAR_ID}") and not ws.app.live_paused, "replay to end")
         await ws.settle()
-        assert not ws.app.query(f"#{REPLAY_BAR_ID}") and not ws.app.live_paused
         assert ws.app.query_one(EventLogPane).rows.window.head == head
 
 
@@ -45,12 +43,15 @@ async def test_continue_live_from_the_replay_point(tmp_path: Path) -> None:
         events = ws.rig.events(ws.session)
         end_of_turn = next(e.seq for e in events if e.kind == "run.finished")
         await ws.app.run_action("replay")
-        await ws.pilot.pause()
-        await ws.pilot.press("g", *str(end_of_turn), "enter", "c")
-        await ws.pilot.pause()
+        bar = ws.app.query_one(f"#{REPLAY_BAR_ID}", ReplayBar)
+        await ws.until(lambda: ws.app.focused is bar, "the replay bar to take the focus")
+        await ws.pilot.press("g", *str(end_of_turn), "enter")
+        await ws.until(lambda: bar.cursor.seq == end_of_turn, f"the jump to event {end_of_turn}")
+        await ws.pilot.press("c")
+        await ws.until(lambda: ws.app.session is not None and ws.app.session.branch != "main", "the fork to be shown")
         await ws.settle()
         session = ws.app.session
-        assert session is not None and session.branch != "main"
+        assert session is not None
         info = ws.rig.journal.branch(session.session_id, session.branch)
         assert (info.parent, info.fork_seq) == ("main", end_of_turn)
         assert not ws.app.query(f"#{REPLAY_BAR_ID}") and not ws.app.live_paused
