@@ -27,6 +27,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from life_tui.errors import LifeError, NotFound
 from life_tui.journal.blobs import BlobStore
@@ -192,8 +193,13 @@ class LifeApp(App[None]):
         self.show_session(session)
 
     def show_session(self, session: Session) -> None:
-        """Show ``session`` in every pane (a reset), then follow its live events."""
+        """Show ``session`` in every pane (a reset), then follow its live events.
+
+        Callers reach here after awaiting an open or a fork; if the app began to shut down meanwhile, the
+        session is only recorded (whoever shuts down closes it) and no pane, bridge or turn is started."""
         self.session = session
+        if not self.is_running:
+            return
         self.live_paused = False
         self.held_events = []
         self.query_one(PromptInput).workspace = session.workspace
@@ -272,19 +278,24 @@ class LifeApp(App[None]):
         try:
             view = session.wallet_view()
         except LifeError as exc:
-            self.call_from_thread(self.notify, f"the wallet could not be read: {exc}", severity="warning")
+            self._from_worker_thread(self.notify, f"the wallet could not be read: {exc}", severity="warning")
             return
-        if not self.is_running:  # shutting down: the pane may already be gone
-            return
-        try:
-            self.call_from_thread(self._show_wallet, view)
-        except RuntimeError:  # the app stopped while the wallet was read
-            if self.is_running:
-                raise
+        self._from_worker_thread(self._show_wallet, view)
 
     def _show_wallet(self, view: WalletView) -> None:
-        if self.is_running:
+        if self.is_running:  # checked again on the UI thread: the app may have begun to shut down since
             self.query_one(WalletPane).show_wallet(view)
+
+    def _from_worker_thread(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """``call_from_thread`` for a thread worker's result, dropped once the app is shutting down (its
+        panes are being removed) or the worker was cancelled (a newer read superseded it)."""
+        if get_current_worker().is_cancelled or not self.is_running:
+            return
+        try:
+            self.call_from_thread(callback, *args, **kwargs)
+        except RuntimeError:  # the app's loop stopped between the check and the call
+            if self.is_running:
+                raise
 
     @on(EventSelected)
     def _event_selected(self, message: EventSelected) -> None:
@@ -356,7 +367,8 @@ class LifeApp(App[None]):
         except NotFound as exc:
             self.notify(f"{exc}", severity="warning")
             return
-        self.query_one(PromptInput).focus_input()
+        if self.is_running:  # the answer may come as the app shuts down (the prompt is then being removed)
+            self.query_one(PromptInput).focus_input()
 
     # ------------------------------------------------------------------------------------ branches
     @on(BranchAtRequested)

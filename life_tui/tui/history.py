@@ -78,6 +78,8 @@ async def start_replay(app: LifeApp) -> None:
         return
     context = app.pane_context()
     head = await asyncio.to_thread(session.journal.head, session.session_id, session.branch)
+    if not app.is_running or app.session is not session:  # the app shut down or switched session meanwhile
+        return
     if context.read_range is None or not head:
         app.notify("nothing to replay yet", severity="warning")
         return
@@ -105,6 +107,8 @@ async def leave_replay(app: LifeApp) -> None:
     main = app.screen_stack[0]
     for bar in main.query(f"#{REPLAY_BAR_ID}"):
         await bar.remove()
+    if not app.is_running:  # shutting down while the bar was removed: the panes are going too
+        return
     label_status(main.query_one(StatusBar), "")
     if app.session is not None:
         app.show_session(app.session)

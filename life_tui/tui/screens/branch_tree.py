@@ -69,7 +69,10 @@ class BranchTreeScreen(ModalScreen[str | None]):
             yield Static("Enter: switch · c: compare with the shown branch · Esc: close", id="branch-tree-help")
 
     def on_mount(self) -> None:
-        tree = self.query_one(Tree)
+        trees = self.query(Tree)
+        if not trees:  # closed before its widgets were mounted (dismissed at once, or the app shutting down)
+            return
+        tree: Tree[str] = trees.first()
         by_parent = children_of(self.summaries)
         known = {s.name for s in self.summaries}
         roots = [s for s in self.summaries if s.parent is None or s.parent not in known]

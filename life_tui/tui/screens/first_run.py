@@ -56,7 +56,9 @@ class FirstRunScreen(ModalScreen[bool]):
                 yield Button("Quit (Esc)", id="leave")
 
     def on_mount(self) -> None:
-        self.query_one("#demo", Button).focus()
+        # query, not query_one: a screen closed before its widgets were mounted (the app shutting down) has none
+        for demo in self.query("#demo").results(Button):
+            demo.focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "demo")

@@ -42,13 +42,17 @@ class RewindScreen(ModalScreen[int | None]):
         self.session = session
         self.to_seq = to_seq
         self.plan: RewindPlan | None = None
+        # Kept, not queried: the plan may arrive after the screen closed, or closed before its widgets were
+        # mounted (dismissed at once, the app shutting down); updating a Static that is not shown is harmless.
+        self._plan_text = Static("working out what would change…", id="rewind-plan", markup=False)
+        self._help_text = Static("", id="rewind-help", markup=False)
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"Rewind workspace files to event {self.to_seq}", id="rewind-title", markup=False)
             with VerticalScroll():
-                yield Static("working out what would change…", id="rewind-plan", markup=False)
-            yield Static("", id="rewind-help", markup=False)
+                yield self._plan_text
+            yield self._help_text
 
     def on_mount(self) -> None:
         self._plan()
@@ -67,8 +71,8 @@ class RewindScreen(ModalScreen[int | None]):
             self._show("\n".join(self.plan.describe()), "y: rewind these files · n/Esc: cancel")
 
     def _show(self, body: str, help_text: str) -> None:
-        self.query_one("#rewind-plan", Static).update(body)
-        self.query_one("#rewind-help", Static).update(help_text)
+        self._plan_text.update(body)
+        self._help_text.update(help_text)
 
     async def action_confirm(self) -> None:
         plan = self.plan

@@ -62,6 +62,8 @@ class SessionPickerScreen(ModalScreen[str | None]):
             yield OptionList(id="sessions-list")
 
     def on_mount(self) -> None:
+        if not self.query(OptionList):  # closed before its widgets were mounted (dismissed at once, app shutdown)
+            return
         self._fill("")
         self.query_one(Input).focus()
 

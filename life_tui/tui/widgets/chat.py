@@ -94,6 +94,8 @@ class ChatPane(VerticalScroll):
             self.call_after_refresh(self._focus_prompt, widget.prompt)
 
     def _show_card(self, card: ToolCard, block: Block) -> None:
+        if not card.is_attached:  # a reset (a branch switch) removed the card before it was drawn
+            return
         card.show(block)
         if card.prompt is not None:
             self.call_after_refresh(self._focus_prompt, card.prompt)

@@ -45,6 +45,11 @@ class TextBlock(Markdown):
         await self._finish()
         await self.update(text)
 
+    async def on_unmount(self) -> None:
+        """Removed (a branch switch, the app closing) while streaming: stop the stream's task with the widget,
+        which would otherwise wait for fragments forever (nothing else stops it once the widget is gone)."""
+        await self._finish()
+
     async def _finish(self) -> None:
         if self._stream is not None:
             stream, self._stream = self._stream, None

@@ -369,16 +369,24 @@ class EventLogPane(Vertical):
     def _build_index(self, window: EventWindow, wanted: EventFilter, keep_seq: int | None) -> None:
         worker = get_current_worker()
 
-        def progress(done: int, total: int) -> None:
-            self.app.call_from_thread(self._update_status, f"filtering… {done * 100 // max(total, 1)}%")
+        def cancelled() -> bool:
+            return worker.is_cancelled or not self.is_running  # superseded, or the pane is being removed
 
-        seqs = scan_index(
-            window.read_range, window.head, wanted, progress=progress, cancelled=lambda: worker.is_cancelled
-        )
-        if seqs is not None and not worker.is_cancelled:
+        def progress(done: int, total: int) -> None:
+            if not cancelled():
+                self.app.call_from_thread(self._show_progress, f"filtering… {done * 100 // max(total, 1)}%")
+
+        seqs = scan_index(window.read_range, window.head, wanted, progress=progress, cancelled=cancelled)
+        if seqs is not None and not cancelled():
             self.app.call_from_thread(self._index_ready, window, wanted, seqs, keep_seq)
 
+    def _show_progress(self, note: str) -> None:
+        if self.is_running:  # checked on the UI thread: the pane may have begun to close since the scan asked
+            self._update_status(note)
+
     def _index_ready(self, window: EventWindow, wanted: EventFilter, seqs: list[int], keep_seq: int | None) -> None:
+        if not self.is_running:
+            return  # the pane is being removed (the app shuts down): its rows may already be gone
         if window is not self._window or wanted != self.filter:
             return  # a newer reset or filter superseded this scan
         self.indexing = False

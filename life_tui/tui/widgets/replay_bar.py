@@ -138,7 +138,11 @@ class ReplayBar(Horizontal, can_focus=True):
             self._timer = None
 
     def _tick(self) -> None:
-        self.action_step(1)
+        # A timer's callback runs in the timer's own task, not in this widget's message loop, and Textual
+        # stops it only when the bar itself closes: as the app shuts down it could still step the other
+        # panes while their widgets are being removed.
+        if self.is_running and self.app.is_running:
+            self.action_step(1)
 
     # ----------------------------------------------------------------------------------- jump, leave
     def action_ask_jump(self) -> None:
