@@ -13,7 +13,8 @@ its subscription closed.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.message import Message
 
@@ -46,10 +47,18 @@ class RuntimeBridge:
         """The seq of the last event posted (tests and the quit path wait on it)."""
         self._caught_up = asyncio.Event()
 
-    async def follow(self, session: Session) -> None:
-        """Reset to the branch's history, then post its live events until cancelled."""
-        journal = session.journal
+    def follow(self, session: Session) -> Coroutine[Any, Any, None]:
+        """The worker's coroutine: reset to the branch's history, then post its live events until cancelled.
+
+        What waiters see is reset here, when the follow is asked for, not when its worker first runs: a wait
+        that starts right after a switch waits for the new branch's reset, never for the count of the branch
+        followed before (a wait through seq 3 on a fork would otherwise pass on its parent's 20 at once)."""
         self._caught_up.clear()  # the same Event: a waiter that came before this follow is woken by it
+        self.delivered_through = 0
+        return self._follow(session)
+
+    async def _follow(self, session: Session) -> None:
+        journal = session.journal
         head = await asyncio.to_thread(journal.head, session.session_id, session.branch)
         subscription = session.subscribe(after=head)
         try:
@@ -75,7 +84,10 @@ class RuntimeBridge:
         """Wait until events through ``seq`` were posted (False on timeout)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        await asyncio.wait_for(self._caught_up.wait(), timeout)
+        try:
+            await asyncio.wait_for(self._caught_up.wait(), timeout)
+        except TimeoutError:
+            return False
         while self.delivered_through < seq:
             if loop.time() > deadline:
                 return False

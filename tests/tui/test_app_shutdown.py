@@ -1,8 +1,8 @@
 """Work that lands while the app shuts down, or after the widget it was for has gone, is dropped quietly.
 
 Each test forces the moment that was once a rare race: a screen closed before its widgets were mounted, a
-session that finishes opening while the app's panes are being removed, an answer's stream whose widget was
-removed mid-stream.
+session that finishes opening while the app's panes are being removed, a follow of another branch that a
+waiter must not mistake for the branch before, an answer's stream whose widget was removed mid-stream.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from app_support import workstation
 from fakes.rig import RuntimeRig, open_rig
-from history_support import Host, recorded_session
+from history_support import Host, recorded_session, two_turns
 from textual.screen import Screen
 
 from life_tui.journal.view import JournalView
+from life_tui.runtime.approvals import ApprovalMode
 from life_tui.runtime.config import Settings
 from life_tui.runtime.providers.scripted import ScriptedTurn
 from life_tui.runtime.session import Session
@@ -70,6 +71,30 @@ async def test_a_session_that_opens_while_the_app_shuts_down_is_not_shown(tmp_pa
         # Showing it looked the prompt up (NoMatches, re-raised by run_test) and started a bridge on a closed
         # app; now it is only recorded, so whoever shuts down can close it.
         assert app.session is session
+
+
+async def test_a_wait_after_a_switch_waits_for_the_new_branch(tmp_path: Path) -> None:
+    async with workstation(tmp_path, *two_turns(), approval_mode=ApprovalMode.AUTO) as ws:
+        ws.app.start_turn("turn 1")
+        await ws.settle()
+        journal, sid = ws.rig.journal, ws.session.session_id
+        journal.fork(sid, "main", 2, "side")
+        main = ws.session
+        side = await Session.open(
+            journal,
+            sid,
+            branch="side",
+            provider=main.provider,
+            workspace=main.workspace,
+            options=main.options,
+            shares=main,
+        )
+        ws.app.show_session(side)  # the follow of side is asked for; its worker has not run yet
+        side_head = journal.head(sid, "side")
+        assert side_head < journal.head(sid, "main")
+        assert await ws.app.bridge.wait_until(side_head)
+        assert ws.app.bridge.delivered_through == side_head  # side's reset, not main's count from before
+        await ws.app.leave(main)
 
 
 async def test_a_text_block_removed_mid_stream_stops_its_stream(tmp_path: Path) -> None:
