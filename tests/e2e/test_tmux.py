@@ -72,6 +72,9 @@ def test_a_scripted_conversation_with_a_tool_a_branch_and_a_replay(tmp_path: Pat
         app.type("please write the notes")
         app.send("Enter")
         app.wait_for("Allow write_file?")
+        # The prompt takes the focus a refresh after it is drawn; a "y" before that would be typed into the
+        # input. The footer lists the prompt's keys only once it has the focus.
+        app.wait_for("Approve for session")
         app.send("y")
         app.wait_for("MARK-ONE")
 
