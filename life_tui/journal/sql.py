@@ -63,6 +63,8 @@ class SqlSession:
         view.save_digest_proofs()
         tail = view.tail_events()
         sources: list[str] = []
+        self.has_segments = bool(paths)
+        self.has_tail = bool(tail or not paths)
         if paths:
             files = ", ".join(_literal(path) for path in paths)
             con.execute(f"CREATE VIEW _segments AS SELECT * FROM read_parquet([{files}])")
@@ -231,3 +233,44 @@ def stored_events_of_kinds(view: JournalView, kinds: frozenset[str]) -> list[Eve
         )
         for event_id, session_id, branch, seq, kind, occurred_at, actor, run_id, payload in rows
     ]
+
+
+def matching_seqs(
+    view: JournalView, session_id: str, branch: str, *, kinds: tuple[str, ...] = (), text: str = "", through: int
+) -> list[int]:
+    """Seqs ``1..through`` of a branch's view (inherited events included) whose kind is one of ``kinds`` (a
+    kind, or a prefix ending in ``.``) and whose kind or payload JSON contains ``text`` (case-insensitive),
+    in order: the event log's filter, answered by DuckDB from the Parquet segments and the tail.
+
+    Matches what the event log's own scan matches (``EventFilter.matches``), in a fraction of its time on a
+    long branch: only the kind and payload columns of the branch's rows are read.
+    """
+    ranges = [(name, lo, min(hi, through)) for name, lo, hi in view.ancestry(session_id, branch) if lo < through]
+    if not ranges:
+        return []
+    params: list[Any] = [session_id]
+    place: list[str] = []
+    for name, lo, hi in ranges:
+        place.append("(branch = ? AND seq > ? AND seq <= ?)")
+        params.extend([name, lo, hi])
+    where = [f"session_id = ? AND ({' OR '.join(place)})"]
+    if kinds:
+        exact = [k for k in kinds if not k.endswith(".")]
+        prefixes = [k for k in kinds if k.endswith(".")]
+        either = [f"kind IN ({', '.join('?' for _ in exact)})"] if exact else []
+        either.extend("starts_with(kind, ?)" for _ in prefixes)
+        params.extend([*exact, *prefixes])
+        where.append(f"({' OR '.join(either)})")
+    if text:
+        where.append("(contains(kind, ?) OR contains(lower(payload), ?))")
+        params.extend([text.lower(), text.lower()])
+    sql = SqlSession(view, for_sql="events")
+    try:
+        sources = ["SELECT session_id, branch, seq, kind, payload FROM _segments"] if sql.has_segments else []
+        if sql.has_tail:
+            sources.append("SELECT session_id, branch, seq, kind, payload FROM _tail")
+        query = f"SELECT seq FROM ({' UNION ALL '.join(sources)}) WHERE {' AND '.join(where)} ORDER BY seq"
+        result = sql.rows(query, params)
+    finally:
+        sql.close()
+    return [row[0] for row in result[1]] if result is not None else []
