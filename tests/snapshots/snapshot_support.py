@@ -6,6 +6,7 @@ Kept apart from ``conftest.py`` so test modules import them by a name no other t
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import re
 import shutil
@@ -26,6 +27,8 @@ from life_tui.tools.basic import default_registry
 from life_tui.tui.app import Launch, LifeApp
 from life_tui.tui.widgets.event_log import EventRows
 
+DEADLINE_S = 20.0
+"""How long a state the tests wait for may take to come (normally milliseconds; seconds on a loaded machine)."""
 WORKSPACE = Path(tempfile.gettempdir()) / "life-tui-snapshots" / "workspace"
 """One fixed path: the chat and the event log may show the workspace, and a tmp_path differs per run."""
 
@@ -130,16 +133,13 @@ async def settle(pilot: Pilot[None]) -> None:
     """Wait until the session is open, its turn is over, every stored event is delivered, and the screen rests."""
     app = pilot.app
     assert isinstance(app, LifeApp)
-    for _ in range(200):
-        if app.session is not None:
-            break
-        await pilot.pause()
+    await until(pilot, lambda: app.session is not None, "the session to open")
     session = app.session
-    assert session is not None, "the session never opened"
+    assert session is not None
     if app.turn is not None:
         await app.turn
     head = session.journal.head(session.session_id, session.branch)
-    assert await app.bridge.wait_until(head), f"the bridge never delivered event {head}"
+    assert await app.bridge.wait_until(head, timeout=DEADLINE_S), f"the bridge never delivered event {head}"
     await _finish_background_reads(app)
     await quiesce(pilot)
     # An event log that was hidden (display: none, as at 80×24 until F2) while events arrived keeps its
@@ -169,13 +169,15 @@ async def converse(pilot: Pilot[None], prompt: str) -> None:
     await settle(pilot)
 
 
-async def until(pilot: Pilot[None], ready: Callable[[], bool], what: str, *, tries: int = 200) -> None:
-    """Pause until ``ready()`` holds (a state the test needs before it photographs the screen)."""
-    for _ in range(tries):
-        if ready():
-            return
+async def until(pilot: Pilot[None], ready: Callable[[], bool], what: str, *, timeout: float = DEADLINE_S) -> None:
+    """Pause until ``ready()`` holds (a state the test needs before it photographs the screen); a deadline,
+    not a number of tries: on a loaded machine the session's opening alone can take seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not ready():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout:.0f} s")
         await pilot.pause(0.02)
-    raise AssertionError(f"{what} never happened")
 
 
 async def ask_for_approval(pilot: Pilot[None], prompt: str) -> None:
@@ -187,7 +189,7 @@ async def ask_for_approval(pilot: Pilot[None], prompt: str) -> None:
     session = app.session
     await until(pilot, lambda: bool(session.pending_approvals()), "the approval request")
     head = session.journal.head(session.session_id, session.branch)
-    assert await app.bridge.wait_until(head), f"the bridge never delivered event {head}"
+    assert await app.bridge.wait_until(head, timeout=DEADLINE_S), f"the bridge never delivered event {head}"
     await quiesce(pilot)
 
 
