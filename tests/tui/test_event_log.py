@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from history_support import Host, recorded_session
 from textual.widgets import Input
 from waits import until
@@ -16,6 +17,7 @@ from life_tui.tui.branching import branch_context
 from life_tui.tui.messages import BranchAtRequested, EventSelected
 from life_tui.tui.panes import PaneContext
 from life_tui.tui.screens.event_detail import EventDetailScreen, event_document
+from life_tui.tui.widgets import event_log
 from life_tui.tui.widgets.event_log import EventLogPane, EventRows
 from life_tui.tui.widgets.event_source import BLOCK, EventFilter, EventWindow, HeldEvents, scan_index
 from life_tui.tui.widgets.event_summary import summary
@@ -153,6 +155,28 @@ async def test_filter_by_kind_and_text_through_the_input(tmp_path: Path) -> None
             assert matched and all(e is not None and "wrote v1" in bytes(e.payload).decode() for e in matched)
             await pilot.press("escape")
             assert not pane.filter.active and pane.rows.window.rows == rig.journal.head(session.session_id, "main")
+
+
+async def test_a_long_branchs_filter_is_answered_by_the_journals_sql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(event_log, "SQL_FILTER_FROM", 1)  # every branch counts as long
+    scanned: list[int] = []
+    monkeypatch.setattr(event_log, "scan_index", lambda *a, **k: scanned.append(1) or [])
+    async with recorded_session(tmp_path) as (rig, session):
+        pane = EventLogPane()
+        host = Host(pane)
+        async with host.run_test(size=(120, 30)) as pilot:
+            context = branch_context(rig.journal, session.session_id, "main")
+            context.extras["journal"] = rig.journal  # as the app's own pane context has it
+            pane.reset([], context)
+            events = rig.journal.read(session.session_id, "main")
+            for wanted in (EventFilter(kinds=("file.",)), EventFilter(text="WROTE v1")):
+                pane.set_filter(wanted)
+                await until(pilot, lambda: not pane.indexing, "the filter's index")
+                expected = [e.seq for e in events if wanted.matches(e)]
+                assert expected and [pane.rows.window.seq_at(r) for r in range(pane.rows.window.rows)] == expected
+            assert not scanned
 
 
 async def test_filtered_pane_indexes_new_matching_events(tmp_path: Path) -> None:
