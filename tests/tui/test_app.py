@@ -13,6 +13,7 @@ from life_tui.runtime.providers.scripted import ScriptedTurn
 from life_tui.tui.screens.help import HelpScreen
 from life_tui.tui.widgets.chat import ChatPane
 from life_tui.tui.widgets.chat_blocks import TextBlock, ToolCard, UserBlock
+from life_tui.tui.widgets.event_log import EventRows
 from life_tui.tui.widgets.prompt_input import PromptInput
 from life_tui.tui.widgets.status_bar import StatusBar
 
@@ -154,3 +155,24 @@ async def test_ctrl_q_cancels_the_turn_and_leaves_the_journal_consistent(tmp_pat
         finished = [e for e in ws.session.journal.read(ws.session.session_id) if e.kind == "run.finished"]
         assert kinds[-1] == "run.finished" and finished[0].payload_dict()["reason"] == "cancelled"
         assert ws.app._exit
+
+
+async def test_an_event_log_hidden_while_events_arrive_shows_the_tail_when_shown_again(tmp_path: Path) -> None:
+    turns = [ScriptedTurn(text=f"answer {i}") for i in range(4)]
+    async with workstation(tmp_path, *turns) as ws:
+        app = ws.app
+        await ws.pilot.press("f2")
+        await ws.until(lambda: app.query_one("#events").has_class("-hidden"), "F2 to hide the event log")
+        for i in range(4):
+            await ws.session.submit(f"question {i}")
+        await ws.settle()
+        rows = app.query_one(EventRows)
+        assert rows.window.rows > 40  # more rows than the pane can show
+        await ws.pilot.press("f2")
+        await ws.until(lambda: not app.query_one("#events").has_class("-hidden"), "F2 to show the event log")
+
+        def last_row() -> str:
+            return rows.render_line(rows.scrollable_content_region.height - 1).text
+
+        await ws.until(lambda: "run.finished" in last_row(), "the revealed log to show its tail")
+        assert rows.follow and rows.scroll_y == rows.max_scroll_y

@@ -167,6 +167,12 @@ class EventRows(ScrollView, can_focus=True):
         if changed and seq is not None:
             self.post_message(EventSelected(seq))
 
+    def on_resize(self) -> None:
+        """Shown again (or resized) while following: the tail, not the top. Rows that arrived while the pane
+        was hidden were scrolled to with no height to scroll in."""
+        if self.follow and self.window.rows and self.size.height:
+            self.call_after_refresh(self._settle_on_tail)
+
     def _settle_on_tail(self) -> None:
         """After the layout a new scroll range needed: if the cursor still follows the tail, show it."""
         self._laid_out = True
