@@ -117,6 +117,31 @@ class CountingLayer(FaultyFileLayer):
         return sum(1 for op, path in self.log if op == "fsync" and "/wal/" in path)
 
 
+async def session_with_tool(
+    journal: Journal, tmp_path: Path, tool: str, run: Any, turns: list[ScriptedTurn], **schema: Any
+) -> Session:
+    """A session whose scripted model plays ``turns``, with the basic tools plus ``tool`` (``run``), auto-approved."""
+    tools = default_registry()
+    tools.register(
+        ToolSpec(
+            name=tool,
+            description=f"test tool {tool}",
+            input_schema={"type": "object", "properties": schema},
+            run=run,
+            annotations=ToolAnnotations(read_only=True),
+        )
+    )
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    return await Session.create(
+        journal,
+        name=tool,
+        workspace=workspace,
+        provider=ScriptedProvider(Script(model="scripted", turns=turns)),
+        options=SessionOptions(approval_mode=ApprovalMode.AUTO, tools=tools),
+    )
+
+
 async def test_a_tool_calling_tick_waits_for_the_disk_once_before_its_tool_runs(tmp_path: Path) -> None:
     fs = CountingLayer()
     journal = Journal.open(tmp_path / "j", options=JournalOptions(background=False), fs=fs)
@@ -129,28 +154,11 @@ async def test_a_tool_calling_tick_waits_for_the_disk_once_before_its_tool_runs(
         seen_before_running.append([e.kind for e in events if e.payload_dict().get("call_id") == ctx.call_id])
         return ToolOutput("ok")
 
-    tools = default_registry()
-    tools.register(
-        ToolSpec(
-            name="probe",
-            description="Reads the journal.",
-            input_schema={"type": "object", "properties": {"n": {"type": "integer"}}},
-            run=probe,
-            annotations=ToolAnnotations(read_only=True),
-        )
-    )
     ticks = 10
     # Distinct arguments: a third identical call in a row would be refused as a doom loop.
     turns = [ScriptedTurn(tool_calls=[ScriptedCall(name="probe", arguments={"n": n})]) for n in range(ticks - 1)]
-    script = Script(model="scripted", turns=[*turns, ScriptedTurn(text="done")])
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    session = await Session.create(
-        journal,
-        name="disk waits",
-        workspace=workspace,
-        provider=ScriptedProvider(script),
-        options=SessionOptions(approval_mode=ApprovalMode.AUTO, tools=tools),
+    session = await session_with_tool(
+        journal, tmp_path, "probe", probe, [*turns, ScriptedTurn(text="done")], n={"type": "integer"}
     )
     before = fs.wal_syncs()
     outcome = await session.submit("go", limits=RunLimits(max_turns=ticks + 1))
@@ -172,26 +180,8 @@ async def test_a_cancelled_run_still_records_how_it_ended(tmp_path: Path) -> Non
         await release.wait()
         return ToolOutput("never")
 
-    tools = default_registry()
-    tools.register(
-        ToolSpec(
-            name="wait",
-            description="Waits.",
-            input_schema={"type": "object", "properties": {}},
-            run=wait,
-            annotations=ToolAnnotations(read_only=True),
-        )
-    )
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    session = await Session.create(
-        journal,
-        name="cancel",
-        workspace=workspace,
-        provider=ScriptedProvider(
-            Script(model="scripted", turns=[ScriptedTurn(tool_calls=[ScriptedCall(name="wait")])])
-        ),
-        options=SessionOptions(approval_mode=ApprovalMode.AUTO, tools=tools),
+    session = await session_with_tool(
+        journal, tmp_path, "wait", wait, [ScriptedTurn(tool_calls=[ScriptedCall(name="wait")])]
     )
     task = session.start("go")
     for _ in range(200):
